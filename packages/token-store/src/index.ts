@@ -1,0 +1,26 @@
+export type { TokenRecord, TokenUser } from "./record.js";
+export type { LockOptions, TokenStore } from "./store.js";
+export { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS } from "./store.js";
+export {
+  CORRUPT_RECORD,
+  CorruptRecordError,
+  DECRYPT_FAILED,
+  DecryptFailedError,
+  INSECURE_PERMISSIONS,
+  InsecurePermissionsError,
+  LOCK_TIMEOUT,
+  LockTimeoutError,
+  STORE_AUTH_FAILED,
+  STORE_CONFLICT,
+  STORE_UNAVAILABLE,
+  StoreAuthError,
+  StoreConflictError,
+  StoreUnavailableError,
+  TokenStoreError,
+  type TokenStoreErrorCode,
+  type TokenStoreErrorOptions,
+} from "./errors.js";
+export { MemoryStore } from "./memory-store.js";
+export type { StoreFactoryOptions, TokenStoreFactory } from "./factory.js";
+export { KeyedLock } from "./key-lock.js";
+export { parseTokenRecord } from "./validate.js";

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# What `npm start` and `npm test` run on a machine that has only Node, npm and corepack:
+# install pnpm through corepack (no prompt), install the workspace, build, then run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+
+pnpm_cmd=(corepack pnpm)
+if ! "${pnpm_cmd[@]}" --version >/dev/null 2>&1; then
+  # Some registries/mirrors fail corepack's signature check; the pinned version in
+  # package.json#packageManager still decides what runs.
+  echo "corepack could not verify pnpm's signature here; retrying with COREPACK_INTEGRITY_KEYS=0" >&2
+  export COREPACK_INTEGRITY_KEYS=0
+  "${pnpm_cmd[@]}" --version >/dev/null
+fi
+
+"${pnpm_cmd[@]}" install --frozen-lockfile --reporter=append-only
+
+case "${1:-}" in
+  demo)
+    shift
+    "${pnpm_cmd[@]}" exec turbo run build --filter=@easel/cli... --output-logs=errors-only
+    exec node apps/cli/dist/bin.js demo "$@"
+    ;;
+  test)
+    shift
+    # Two cores on CI: two tasks at a time keeps timing-sensitive integration tests honest.
+    "${pnpm_cmd[@]}" exec turbo run build typecheck lint test --concurrency=2 "$@"
+    ;;
+  *)
+    echo "usage: dev.sh demo|test" >&2
+    exit 2
+    ;;
+esac
