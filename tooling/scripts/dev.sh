@@ -14,13 +14,20 @@ if ! "${pnpm_cmd[@]}" --version >/dev/null 2>&1; then
   "${pnpm_cmd[@]}" --version >/dev/null
 fi
 
+# turbo looks for a `pnpm` binary on PATH: give it corepack's shim without touching the system.
+shim_dir="$(mktemp -d)"
+trap 'rm -rf "$shim_dir"' EXIT
+corepack enable --install-directory "$shim_dir" pnpm
+export PATH="$shim_dir:$PATH"
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+
 "${pnpm_cmd[@]}" install --frozen-lockfile --reporter=append-only
 
 case "${1:-}" in
   demo)
     shift
     "${pnpm_cmd[@]}" exec turbo run build --filter=@easel/cli... --output-logs=errors-only
-    exec node apps/cli/dist/bin.js demo "$@"
+    node apps/cli/dist/bin.js demo "$@"
     ;;
   test)
     shift

@@ -110,7 +110,7 @@ export function recordTests(api: ConformanceTestApi, makeStore: StoreFactory): v
           canvas_region: "us-east-1",
           real_user: { id: 7, name: "Zoë Ørsted-Łukasiewicz 李雷" },
           nested: { list: [1, "two", null, { three: true }], empty: {} },
-          user: { id: 42, name: "名前, \"quoted\"", extra_user_field: "kept" },
+          user: { id: 42, name: '名前, "quoted"', extra_user_field: "kept" },
         };
         await store.set("k", record);
         assert.deepEqual(await store.get("k"), record);
@@ -315,14 +315,20 @@ export function crossProcessLockTests(api: ConformanceTestApi, options: Conforma
         try {
           await store.set("counter", { access_token: "0", token_type: "Bearer" });
           const children = Array.from({ length: processes }, (_, i) =>
-            runChild(childStoreModule, namespace, ["increment", String(iterations), join(dir, `events-${i}.json`)]),
+            runChild(childStoreModule, namespace, [
+              "increment",
+              String(iterations),
+              join(dir, `events-${i}.json`),
+            ]),
           );
           await Promise.all(children.map((c) => c.done));
           const total = Number((await store.get("counter"))?.access_token);
           assert.equal(total, processes * iterations);
           const events: LockEvent[] = [];
           for (let i = 0; i < processes; i++) {
-            events.push(...(JSON.parse(await readFile(join(dir, `events-${i}.json`), "utf8")) as LockEvent[]));
+            events.push(
+              ...(JSON.parse(await readFile(join(dir, `events-${i}.json`), "utf8")) as LockEvent[]),
+            );
           }
           events.sort((a, b) => a.acquiredAt - b.acquiredAt);
           assert.equal(events.length, processes * iterations);

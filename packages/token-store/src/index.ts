@@ -1,6 +1,3 @@
-export type { TokenRecord, TokenUser } from "./record.js";
-export type { LockOptions, TokenStore } from "./store.js";
-export { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS } from "./store.js";
 export {
   CORRUPT_RECORD,
   CorruptRecordError,
@@ -20,7 +17,10 @@ export {
   type TokenStoreErrorCode,
   type TokenStoreErrorOptions,
 } from "./errors.js";
-export { MemoryStore } from "./memory-store.js";
 export type { StoreFactoryOptions, TokenStoreFactory } from "./factory.js";
 export { KeyedLock } from "./key-lock.js";
+export { MemoryStore } from "./memory-store.js";
+export type { TokenRecord, TokenUser } from "./record.js";
+export type { LockOptions, TokenStore } from "./store.js";
+export { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS } from "./store.js";
 export { parseTokenRecord } from "./validate.js";

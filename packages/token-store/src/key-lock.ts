@@ -1,5 +1,5 @@
-import { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS, type LockOptions } from "./store.js";
 import { LockTimeoutError } from "./errors.js";
+import { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS, type LockOptions } from "./store.js";
 
 interface Holder {
   expiresAt: number;

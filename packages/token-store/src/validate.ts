@@ -27,7 +27,11 @@ function recordProblem(record: Record<string, unknown>): string | undefined {
   if (record.token_type !== undefined && typeof record.token_type !== "string") {
     return "token_type is not a string";
   }
-  if (record.refresh_token !== undefined && record.refresh_token !== null && typeof record.refresh_token !== "string") {
+  if (
+    record.refresh_token !== undefined &&
+    record.refresh_token !== null &&
+    typeof record.refresh_token !== "string"
+  ) {
     return "refresh_token is not a string";
   }
   for (const field of ["expires_at", "expires_in"] as const) {
@@ -38,7 +42,11 @@ function recordProblem(record: Record<string, unknown>): string | undefined {
   }
   const user = record.user;
   if (user !== undefined && user !== null) {
-    if (typeof user !== "object" || Array.isArray(user) || typeof (user as { id?: unknown }).id !== "number") {
+    if (
+      typeof user !== "object" ||
+      Array.isArray(user) ||
+      typeof (user as { id?: unknown }).id !== "number"
+    ) {
       return "user is not an object with a numeric id";
     }
   }
