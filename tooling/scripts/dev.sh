@@ -32,7 +32,7 @@ case "${1:-}" in
   test)
     shift
     # Two cores on CI: two tasks at a time keeps timing-sensitive integration tests honest.
-    "${pnpm_cmd[@]}" exec turbo run build typecheck lint test --concurrency=2 "$@"
+    "${pnpm_cmd[@]}" exec turbo run build typecheck lint test --concurrency=2 --continue "$@"
     ;;
   *)
     echo "usage: dev.sh demo|test" >&2

@@ -1,2 +1,2 @@
-export { buildProgram, runCli } from "./program.js";
 export { EXIT_FAILURE, EXIT_OK, EXIT_REAUTH, EXIT_USAGE } from "./exit-codes.js";
+export { buildProgram, runCli } from "./program.js";
