@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { CliExit, EXIT_FAILURE, EXIT_REAUTH, EXIT_USAGE, UsageError } from "./exit-codes.js";
 import { registerTokenCommands } from "./commands/token.js";
+import { CliExit, EXIT_FAILURE, EXIT_REAUTH, EXIT_USAGE, UsageError } from "./exit-codes.js";
 
 /** Builds the `easel` program. Each command group registers itself from its own file. */
 export function buildProgram(): Command {
