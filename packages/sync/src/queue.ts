@@ -40,6 +40,8 @@ export interface EnqueueOptions {
   resumeRunId?: number;
   /** Tries per course before it counts as failed. @default 5 */
   attempts?: number;
+  /** @default SYNC_QUEUE_NAME */
+  queueName?: string;
 }
 
 /** Records a run in the ledger and enqueues one job per course. */
@@ -53,7 +55,7 @@ export async function enqueueSync(options: EnqueueOptions): Promise<{ runId: num
   else await markRunning(options.pool, schema, runId);
   const todo = await pendingCourses(options.pool, schema, runId);
   const connection = connect(options.queueUrl);
-  const queue = new Queue<SyncJobData>(SYNC_QUEUE_NAME, { connection });
+  const queue = new Queue<SyncJobData>(options.queueName ?? SYNC_QUEUE_NAME, { connection });
   try {
     const generation = Date.now().toString(36);
     await queue.addBulk(
@@ -86,6 +88,8 @@ export interface WorkerOptions {
   source: CourseDataSource;
   onCourseDone?: (job: SyncJobData, result: CourseSyncResult) => void;
   onCourseFailed?: (job: SyncJobData, error: unknown, willRetry: boolean) => void;
+  /** @default SYNC_QUEUE_NAME */
+  queueName?: string;
   /** How long a job's lock lives without renewal before another worker takes the job over. @default 30_000 */
   lockDurationMs?: number;
 }
@@ -102,7 +106,7 @@ export interface RunningWorker {
 export function startSyncWorker(options: WorkerOptions): RunningWorker {
   const connection = connect(options.queueUrl);
   const worker = new Worker<SyncJobData, CourseSyncResult>(
-    SYNC_QUEUE_NAME,
+    options.queueName ?? SYNC_QUEUE_NAME,
     async (job: Job<SyncJobData>) => {
       const { runId, courseId, kinds, schema } = job.data;
       try {
