@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate, runSync } from "../src/index.js";
+import { KILL_TEST_SHAPE } from "./fixtures/fake-source.mjs";
 import { courseFingerprints, DATABASE_URL, fakeSource, runStampsPerCourse, testDatabase } from "./helpers.js";
 
 const CHILD = fileURLToPath(new URL("./fixtures/sync-child.mjs", import.meta.url));
@@ -21,27 +22,43 @@ async function expectedState(version: number): Promise<Map<number, string>> {
   await runSync({
     pool: reference.pool,
     schema: reference.schema,
-    source: fakeSource({ version }),
+    source: fakeSource({ version, ...KILL_TEST_SHAPE }),
     courseIds,
     resume: false,
   });
   return courseFingerprints(reference.pool, reference.schema);
 }
 
-function runChildAndKill(version: number, killAfterMs: number): Promise<string> {
+/**
+ * Runs a sync child and kills it with SIGKILL after `afterCourses` courses committed plus
+ * `extraMs`: anchored to progress, not wall time, so the kill lands mid-run on a slow or busy
+ * machine too (in a fetch, in a swap transaction, or between courses).
+ */
+function runChildAndKill(version: number, afterCourses: number, extraMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [CHILD, DATABASE_URL, db.schema, String(version), String(COURSES)],
       {
-        stdio: ["ignore", "ignore", "pipe"],
+        stdio: ["ignore", "pipe", "pipe"],
       },
     );
     let stderr = "";
+    let courses = 0;
+    let armed = false;
+    const arm = () => {
+      if (armed) return;
+      armed = true;
+      setTimeout(() => child.kill("SIGKILL"), extraMs);
+    };
     child.stderr.on("data", (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    child.stdout.on("data", (d: Buffer) => {
+      for (const line of d.toString().split("\n")) {
+        if (line === "started" && afterCourses === 0) arm();
+        if (line === "course" && ++courses >= afterCourses) arm();
+      }
+    });
     child.on("exit", (code, signal) => {
-      clearTimeout(timer);
       if (signal === "SIGKILL") resolve("killed");
       else if (code === 0) resolve("finished");
       else reject(new Error(`sync child failed: ${stderr}`));
@@ -60,14 +77,13 @@ describe("kill -9 during a sync", () => {
     await runSync({
       pool: db.pool,
       schema: db.schema,
-      source: fakeSource({ version: 1 }),
+      source: fakeSource({ version: 1, ...KILL_TEST_SHAPE }),
       courseIds: [1, 2, 3, 4, 5, 6],
     });
     const outcomes: string[] = [];
     let version = 2;
     for (let i = 0; i < ITERATIONS; i++) {
-      // A whole run takes about two seconds here, start-up included: spread kills across it.
-      const outcome = await runChildAndKill(version, 100 + Math.floor(Math.random() * 2_000));
+      const outcome = await runChildAndKill(version, i % COURSES, Math.floor(Math.random() * 40));
       const now = await courseFingerprints(db.pool, db.schema);
       let atTarget = 0;
       for (let course = 1; course <= COURSES; course++) {
