@@ -1,1 +1,3 @@
-export {};
+export { defaultTokenStoreUri, type EaselEnvConfig, readEnvConfig } from "./env.js";
+export { CONFIG_INVALID, ConfigError, type ConfigErrorCode, INVALID_STORE_URI } from "./errors.js";
+export { openTokenStore, redactStoreUri, STORE_URI_FORMS, storeSchemeOf } from "./store-uri.js";

@@ -1,1 +1,2 @@
-export {};
+export type { RedisStoreOptions } from "./options.js";
+export { createTokenStore, RedisTokenStore } from "./store.js";

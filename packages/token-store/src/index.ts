@@ -20,6 +20,7 @@ export {
 export type { StoreFactoryOptions, TokenStoreFactory } from "./factory.js";
 export { KeyedLock } from "./key-lock.js";
 export { MemoryStore } from "./memory-store.js";
+export { pythonJsonDumps } from "./python-json.js";
 export type { TokenRecord, TokenUser } from "./record.js";
 export type { LockOptions, TokenStore } from "./store.js";
 export { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS } from "./store.js";

@@ -1,0 +1,241 @@
+import { randomUUID } from "node:crypto";
+import { constants } from "node:fs";
+import { link, mkdir, open, rename, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname } from "node:path";
+import { LockTimeoutError, StoreUnavailableError } from "@easel/token-store";
+import { scratchPath } from "./scratch.js";
+
+/** What a lock file holds: who owns it and until when. No secrets. */
+interface LockContent {
+  owner: string;
+  pid: number;
+  host: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+interface SeenLock {
+  content: LockContent | undefined;
+  ino: number;
+  mtimeMs: number;
+  size: number;
+}
+
+/** Seams for tests that need to force one interleaving of a race. Not part of the public API. */
+export interface FileLockTestHooks {
+  /** Runs after a waiter judged a lock stale and before it moves it away. */
+  beforeBreak?: () => Promise<void>;
+}
+
+const FIRST_BACKOFF_MS = 5;
+const MAX_BACKOFF_MS = 200;
+/** Where `link()` is refused (some network and FUSE file systems) we fall back to O_EXCL. */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
+
+/**
+ * A cross-process lock: a file `<record>.lock` that exists while someone holds the lock.
+ *
+ * - Acquire: the content is written to a private temp file, then hard-linked to the lock
+ *   path. `link` fails if the path exists, so exactly one process wins, and nobody ever sees
+ *   a half-written lock file.
+ * - A lock whose `expiresAt` has passed belongs to a holder presumed dead. A waiter renames
+ *   it to a unique name (only one rename of a given file can succeed), checks that what it
+ *   moved is the very lock it judged stale (same inode and owner), deletes it and competes
+ *   again with `link`. If it moved a newer lock by mistake (another waiter took over first),
+ *   it links it back. So two waiters never both take over one stale lock.
+ * - Release deletes the file only if it still names us: a holder that overstayed its ttl and
+ *   was taken over leaves the new owner's lock alone.
+ */
+export class FileLock {
+  readonly #path: string;
+  readonly #hooks: FileLockTestHooks;
+
+  constructor(lockPath: string, hooks: FileLockTestHooks = {}) {
+    this.#path = lockPath;
+    this.#hooks = hooks;
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Waits until `deadline` (epoch ms) to take the lock; resolves with the owner id. */
+  async acquire(ttlMs: number, waitMs: number, deadline: number): Promise<string> {
+    const owner = randomUUID();
+    await this.#ensureDirectory();
+    for (let attempt = 0; ; attempt++) {
+      const now = Date.now();
+      const content: LockContent = {
+        owner,
+        pid: process.pid,
+        host: hostname(),
+        acquiredAt: now,
+        expiresAt: now + ttlMs,
+      };
+      if (await this.#tryCreate(content)) return owner;
+      const seen = await this.#read(this.#path);
+      if (!seen) continue; // released just now: try again at once
+      // A lock file we cannot parse (being written without link, or foreign): judge it by its age.
+      const expiresAt = seen.content?.expiresAt ?? seen.mtimeMs + ttlMs;
+      if (expiresAt <= Date.now()) {
+        await this.#breakStale(seen);
+        continue;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw this.#timeout(waitMs, seen.content);
+      const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 1.5 ** attempt);
+      // Jitter spreads waiters out so they do not retry in lockstep.
+      const jittered = backoff / 2 + Math.random() * backoff;
+      await sleep(Math.max(1, Math.min(jittered, expiresAt - Date.now() + 1, remaining)));
+    }
+  }
+
+  /** Deletes the lock file if it is still ours. Never throws for a lock already gone. */
+  async release(owner: string): Promise<void> {
+    const seen = await this.#read(this.#path);
+    if (seen?.content?.owner !== owner) return;
+    await unlink(this.#path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+    });
+  }
+
+  async #ensureDirectory(): Promise<void> {
+    try {
+      await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 });
+    } catch (cause) {
+      throw new StoreUnavailableError(
+        `Cannot create the directory of the lock file ${this.#path}: ${(cause as Error).message}. ` +
+          `Fix: make sure ${dirname(this.#path)} is a directory you can write to.`,
+        { cause, location: this.#path },
+      );
+    }
+  }
+
+  async #tryCreate(content: LockContent): Promise<boolean> {
+    const body = JSON.stringify(content);
+    const temp = scratchPath(this.#path, "lock-tmp");
+    try {
+      const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(body, "utf8");
+      } finally {
+        await handle.close();
+      }
+      await link(temp, this.#path);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "";
+      if (code === "EEXIST") return false;
+      if (NO_HARD_LINKS.has(code)) return this.#tryCreateExclusive(body);
+      throw this.#unavailable(error);
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  async #tryCreateExclusive(body: string): Promise<boolean> {
+    try {
+      const handle = await open(this.#path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(body, "utf8");
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw this.#unavailable(error);
+    }
+  }
+
+  async #breakStale(stale: SeenLock): Promise<void> {
+    await this.#hooks.beforeBreak?.();
+    const moved = scratchPath(this.#path, "lock-stale");
+    try {
+      await rename(this.#path, moved);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return; // another waiter moved it first
+      throw this.#unavailable(error);
+    }
+    try {
+      const got = await this.#read(moved);
+      if (got && !sameLock(got, stale)) {
+        // We moved a lock taken after we looked (by a waiter who broke the stale one first):
+        // give it back. link() refuses to replace, so a lock made meanwhile is not clobbered.
+        await link(moved, this.#path).catch(() => undefined);
+      }
+    } finally {
+      await unlink(moved).catch(() => undefined);
+    }
+  }
+
+  async #read(path: string): Promise<SeenLock | undefined> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, constants.O_RDONLY);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw this.#unavailable(error);
+    }
+    try {
+      const stats = await handle.stat();
+      const text = await handle.readFile("utf8");
+      return { content: parseLock(text), ino: stats.ino, mtimeMs: stats.mtimeMs, size: stats.size };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  #timeout(waitMs: number, holder: LockContent | undefined): LockTimeoutError {
+    const who = holder
+      ? ` (held by pid ${holder.pid} on ${holder.host} until ${new Date(holder.expiresAt).toISOString()})`
+      : "";
+    return new LockTimeoutError(
+      `Timed out after ${waitMs} ms waiting for the lock ${this.#path}${who}. A lock whose holder died is ` +
+        `taken over when its ttl runs out; if you are sure no process holds it, delete ${this.#path}.`,
+      { location: this.#path },
+    );
+  }
+
+  #unavailable(cause: unknown): StoreUnavailableError {
+    return new StoreUnavailableError(
+      `Cannot use the lock file ${this.#path}: ${(cause as Error).message}. ` +
+        `Fix: make sure ${dirname(this.#path)} is a directory you can write to.`,
+      { cause, location: this.#path },
+    );
+  }
+}
+
+function sameLock(a: SeenLock, b: SeenLock): boolean {
+  if (a.ino !== b.ino) return false;
+  if (a.content || b.content) return a.content?.owner === b.content?.owner;
+  return a.mtimeMs === b.mtimeMs && a.size === b.size;
+}
+
+function parseLock(text: string): LockContent | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LockContent> | null;
+    if (
+      value &&
+      typeof value.owner === "string" &&
+      typeof value.expiresAt === "number" &&
+      typeof value.pid === "number"
+    ) {
+      return {
+        owner: value.owner,
+        pid: value.pid,
+        host: typeof value.host === "string" ? value.host : "?",
+        acquiredAt: typeof value.acquiredAt === "number" ? value.acquiredAt : 0,
+        expiresAt: value.expiresAt,
+      };
+    }
+  } catch {
+    // Not ours, or still being written: the caller judges it by its age.
+  }
+  return undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

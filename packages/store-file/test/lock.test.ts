@@ -1,0 +1,210 @@
+import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateKey } from "@easel/fernet";
+import { LOCK_TIMEOUT, LockTimeoutError } from "@easel/token-store";
+import { describe, expect, it } from "vitest";
+import { FileLock } from "../src/file-lock.js";
+import { FileTokenStore } from "../src/index.js";
+import { sleep, startWorker, tempDir } from "./helpers.js";
+
+const key = generateKey();
+
+interface LockEvent {
+  pid: number;
+  acquiredAt: number;
+  releasedAt: number;
+}
+
+function assertNoOverlap(events: LockEvent[]): void {
+  const sorted = [...events].sort((a, b) => a.acquiredAt - b.acquiredAt);
+  for (let i = 1; i < sorted.length; i++) {
+    expect(
+      sorted[i]!.acquiredAt,
+      `pid ${sorted[i]!.pid} entered while pid ${sorted[i - 1]!.pid} held the lock`,
+    ).toBeGreaterThanOrEqual(sorted[i - 1]!.releasedAt);
+  }
+}
+
+describe("withLock across processes (file:PATH, the single shared cache)", () => {
+  it("4 processes x 10 locked increments: exact count, no overlapping holders", async () => {
+    const dir = tempDir();
+    const path = join(dir, "cache.enc");
+    const workers = [0, 1, 2, 3].map((i) =>
+      startWorker(key, ["increment", `file:${path}`, "10", join(dir, `events-${i}.json`)]),
+    );
+    await Promise.all(workers.map((w) => w.done));
+    const store = new FileTokenStore({ path, fernetKeys: key });
+    expect((await store.get("counter"))?.access_token).toBe("40");
+    const events = [0, 1, 2, 3].flatMap(
+      (i) => JSON.parse(readFileSync(join(dir, `events-${i}.json`), "utf8")) as LockEvent[],
+    );
+    expect(events).toHaveLength(40);
+    assertNoOverlap(events);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  }, 60_000);
+
+  it("a lock whose holder was killed is taken over once its ttl has passed, not before", async () => {
+    const path = join(tempDir(), "cache.enc");
+    const holder = startWorker(key, ["hold", `file:${path}`, "1000"]);
+    await holder.ready;
+    const lock = JSON.parse(readFileSync(`${path}.lock`, "utf8")) as { pid: number; expiresAt: number };
+    expect(lock.pid).toBe(holder.child.pid);
+    holder.child.kill("SIGKILL");
+    await holder.done.catch(() => undefined);
+    const store = new FileTokenStore({ path, fernetKeys: key });
+    const acquiredAt = await store.withLock("held", async () => Date.now(), { waitMs: 10_000 });
+    expect(acquiredAt).toBeGreaterThanOrEqual(lock.expiresAt);
+    expect(acquiredAt - lock.expiresAt).toBeLessThan(1_000);
+  }, 30_000);
+
+  it("LOCK_TIMEOUT after waitMs while a live process holds the lock, naming the lock and its holder", async () => {
+    const path = join(tempDir(), "cache.enc");
+    const holder = startWorker(key, ["hold", `file:${path}`, "30000"]);
+    try {
+      await holder.ready;
+      const store = new FileTokenStore({ path, fernetKeys: key });
+      const started = Date.now();
+      const error = await store
+        .withLock("held", async () => "never", { waitMs: 300 })
+        .catch((e: unknown) => e);
+      const waited = Date.now() - started;
+      expect(error).toBeInstanceOf(LockTimeoutError);
+      expect((error as LockTimeoutError).code).toBe(LOCK_TIMEOUT);
+      expect((error as Error).message).toContain(`${path}.lock`);
+      expect((error as Error).message).toContain(`pid ${holder.child.pid}`);
+      expect(waited).toBeGreaterThanOrEqual(290);
+      expect(waited).toBeLessThan(2_000);
+    } finally {
+      holder.child.kill("SIGKILL");
+      await holder.done.catch(() => undefined);
+    }
+  }, 30_000);
+});
+
+describe("stale-lock takeover", () => {
+  it("many waiters racing to take over one stale lock: exactly one holder at a time (20 rounds)", async () => {
+    const path = join(tempDir(), "cache.enc");
+    for (let round = 0; round < 20; round++) {
+      // A lock left by a holder that died long ago.
+      writeFileSync(
+        `${path}.lock`,
+        JSON.stringify({
+          owner: `dead-${round}`,
+          pid: 999_999,
+          host: "gone",
+          acquiredAt: 0,
+          expiresAt: Date.now() - 1,
+        }),
+      );
+      // Separate store instances do not share the in-process queue: they race on the file itself.
+      const stores = Array.from({ length: 8 }, () => new FileTokenStore({ path, fernetKeys: key }));
+      let inside = 0;
+      let maxInside = 0;
+      let entered = 0;
+      await Promise.all(
+        stores.map((store) =>
+          store.withLock(
+            "k",
+            async () => {
+              inside++;
+              entered++;
+              maxInside = Math.max(maxInside, inside);
+              await sleep(1);
+              inside--;
+            },
+            { ttlMs: 5_000, waitMs: 10_000 },
+          ),
+        ),
+      );
+      expect(maxInside).toBe(1);
+      expect(entered).toBe(8);
+    }
+  }, 60_000);
+
+  it("a holder that overstayed its ttl does not delete the lock of the process that took over", async () => {
+    const path = join(tempDir(), "cache.enc");
+    const slow = new FileTokenStore({ path, fernetKeys: key });
+    const taker = new FileTokenStore({ path, fernetKeys: key });
+    const third = new FileTokenStore({ path, fernetKeys: key });
+    let takerHolds!: () => void;
+    const takerIn = new Promise<void>((resolve) => (takerHolds = resolve));
+    let releaseTaker!: () => void;
+    const slowDone = slow.withLock("k", () => sleep(400), { ttlMs: 150 });
+    await sleep(20);
+    const takerDone = taker.withLock(
+      "k",
+      () =>
+        new Promise<void>((resolve) => {
+          releaseTaker = resolve;
+          takerHolds();
+        }),
+      { ttlMs: 10_000, waitMs: 5_000 },
+    );
+    await takerIn;
+    await slowDone; // the slow holder finishes while the taker holds the lock
+    expect(existsSync(`${path}.lock`)).toBe(true);
+    await expect(third.withLock("k", async () => "no", { waitMs: 100 })).rejects.toMatchObject({
+      code: LOCK_TIMEOUT,
+    });
+    releaseTaker();
+    await takerDone;
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it("an unreadable lock file (not ours, or half-written) is judged by its age", async () => {
+    const path = join(tempDir(), "cache.enc");
+    writeFileSync(`${path}.lock`, "");
+    const old = (Date.now() - 5_000) / 1000;
+    utimesSync(`${path}.lock`, old, old);
+    const store = new FileTokenStore({ path, fernetKeys: key });
+    expect(await store.withLock("k", async () => "taken", { ttlMs: 1_000, waitMs: 500 })).toBe("taken");
+    writeFileSync(`${path}.lock`, "garbage");
+    await expect(store.withLock("k", async () => "no", { ttlMs: 5_000, waitMs: 100 })).rejects.toMatchObject({
+      code: LOCK_TIMEOUT,
+    });
+  });
+
+  it("the lock file holds owner, pid and expiry, and no secret", async () => {
+    const path = join(tempDir(), "cache.enc");
+    const store = new FileTokenStore({ path, fernetKeys: key });
+    await store.set("k", { access_token: "lock-test-secret", token_type: "Bearer" });
+    const content = await store.withLock("k", async () => readFileSync(`${path}.lock`, "utf8"), {
+      ttlMs: 2_000,
+    });
+    const parsed = JSON.parse(content) as Record<string, unknown>;
+    expect(Object.keys(parsed).sort()).toEqual(["acquiredAt", "expiresAt", "host", "owner", "pid"]);
+    expect(parsed.pid).toBe(process.pid);
+    expect(Number(parsed.expiresAt) - Number(parsed.acquiredAt)).toBe(2_000);
+    expect(content).not.toContain("lock-test-secret");
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+});
+
+describe("FileLock takeover race, forced interleaving", () => {
+  it("a waiter that judged a lock stale, but moves a fresh lock, puts it back and keeps waiting", async () => {
+    const lockPath = join(tempDir(), "cache.enc.lock");
+    writeFileSync(
+      lockPath,
+      JSON.stringify({ owner: "dead", pid: 999_999, host: "gone", acquiredAt: 0, expiresAt: Date.now() - 1 }),
+    );
+    const order: string[] = [];
+    // A sees the stale lock, then stalls before moving it; B breaks it and takes the lock meanwhile.
+    const slowWaiter = new FileLock(lockPath, { beforeBreak: () => sleep(100) });
+    const fastWaiter = new FileLock(lockPath);
+    const aDone = slowWaiter.acquire(5_000, 5_000, Date.now() + 5_000).then((owner) => {
+      order.push("A acquired");
+      return owner;
+    });
+    await sleep(10);
+    const bOwner = await fastWaiter.acquire(5_000, 5_000, Date.now() + 5_000);
+    order.push("B acquired");
+    await sleep(300); // A has woken, moved B's lock by mistake and must have put it back
+    expect(JSON.parse(readFileSync(lockPath, "utf8")).owner).toBe(bOwner);
+    order.push("B releasing");
+    await fastWaiter.release(bOwner);
+    const aOwner = await aDone;
+    expect(order).toEqual(["B acquired", "B releasing", "A acquired"]);
+    await slowWaiter.release(aOwner);
+    expect(existsSync(lockPath)).toBe(false);
+  });
+});
