@@ -41,15 +41,13 @@ export async function syncCourse(
   await clearStaging(pool, schema, tables, runId, courseId);
 
   const counts: Record<string, number> = {};
-  for (const table of tables) {
-    counts[table] = await stageRows(
-      pool,
-      schema,
-      TABLES[table],
-      runId,
-      courseId,
-      source.rows(table, courseId, signal),
-    );
+  try {
+    for (const table of tables) {
+      const rows = source.rows(table, courseId, signal);
+      counts[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, rows);
+    }
+  } finally {
+    source.release?.(courseId);
   }
   signal?.throwIfAborted();
 

@@ -1,4 +1,6 @@
+export { canvasCourseSource } from "./canvas-source.js";
 export { type CourseSyncResult, syncCourse } from "./course-sync.js";
+export { openDatabase } from "./database.js";
 export {
   DATABASE_UNAVAILABLE,
   MIGRATION_REQUIRED,

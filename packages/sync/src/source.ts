@@ -10,4 +10,6 @@ export type WarehouseRow = Readonly<Record<string, unknown>>;
  */
 export interface CourseDataSource {
   rows(table: TableName, courseId: number, signal?: AbortSignal): AsyncIterable<WarehouseRow>;
+  /** Called when a course is finished with (done or failed): drop anything held for it. */
+  release?(courseId: number): void;
 }

@@ -1,0 +1,36 @@
+/** The subset of a pino logger the client uses: `(fields, message)`. */
+export interface CanvasLogger {
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+const noop = (): void => {};
+export const silentLogger: CanvasLogger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/**
+ * The path for logs: numeric ids, SIS-style ids (`sis_user_id:x`) and anything after `tokens/`
+ * (which may be a token hint, i.e. the first characters of a token) become `:id`.
+ * `/api/v1/courses/12/enrollments` → `/api/v1/courses/:id/enrollments`.
+ */
+export function pathTemplate(pathname: string): string {
+  const parts = pathname.split("/");
+  return parts
+    .map((part, i) => {
+      if (part === "") return part;
+      if (/^\d+$/.test(part) || part.includes(":") || part.includes("~") || part.includes("%")) return ":id";
+      if (i > 0 && (parts[i - 1] === "tokens" || parts[i - 1] === "user_generated_tokens")) return ":id";
+      return part;
+    })
+    .join("/");
+}
+
+/**
+ * The path kept on errors: the real ids (useful to debug "which course?") but never a token
+ * hint, and never the query string.
+ */
+export function redactedPath(pathname: string): string {
+  const parts = pathname.split("/");
+  return parts.map((part, i) => (i > 0 && parts[i - 1] === "tokens" && part !== "" ? ":id" : part)).join("/");
+}

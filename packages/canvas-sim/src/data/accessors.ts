@@ -1,0 +1,198 @@
+import { isoOrNull } from "../clock.js";
+import type { ProgressJobs, ProgressJson } from "../progress.js";
+import { assignmentJson, courseJson, enrollmentJson, submissionJson, termJson, userJson } from "./json.js";
+import type { EnrollmentState, EnrollmentType, SimModel, StudentSummaryRow, SubmissionRow } from "./model.js";
+
+/** A Canvas JSON object as the simulator serves it (see the README for the fields). */
+export type CanvasObject = Record<string, unknown> & { id: number };
+
+export interface SubmissionFilter {
+  /** User ids; default every student. */
+  studentIds?: readonly number[];
+  /** Assignment ids; default every assignment. */
+  assignmentIds?: readonly number[];
+  workflowState?: "graded" | "submitted" | "unsubmitted" | "pending_review";
+}
+
+export interface EnrollmentFilter {
+  /** Default: every type. */
+  type?: readonly EnrollmentType[];
+  /** Default: what the API returns to the admin when state[] is omitted: active, invited, inactive. */
+  state?: readonly EnrollmentState[];
+}
+
+/**
+ * The simulator's ground truth, as the API would serialise it (html_url fields use the simulator's
+ * URL). Every accessor is deterministic for a seed and reflects grades posted through update_grades
+ * once their Progress completed.
+ */
+export interface SimData {
+  readonly seed: number;
+  readonly courseCount: number;
+  readonly studentsPerCourse: number;
+  readonly assignmentsPerCourse: number;
+  /** The admin "functional user" (owner of the developer token). */
+  readonly adminUserId: number;
+  courses(): CanvasObject[];
+  course(id: number): CanvasObject | undefined;
+  terms(): CanvasObject[];
+  /** A user with SIS fields and email, or undefined. */
+  user(id: number): CanvasObject | undefined;
+  /** Every user (O(users): for small simulations). */
+  users(): CanvasObject[];
+  /** Teachers and TAs of a course. */
+  staff(courseId: number): CanvasObject[];
+  /** Students of a course (every enrollment state), ordered by id. */
+  students(courseId: number): CanvasObject[];
+  studentIds(courseId: number): number[];
+  /** Enrollments in the API's order (type, sortable name, id). */
+  enrollments(courseId: number, filter?: EnrollmentFilter): CanvasObject[];
+  /** Assignments in the API's order (assignment group, then position). */
+  assignments(courseId: number): CanvasObject[];
+  assignment(courseId: number, assignmentId: number): CanvasObject | undefined;
+  submission(courseId: number, assignmentId: number, userId: number): CanvasObject | undefined;
+  /** Submissions in `students/submissions` order (id = assignment position, then student id); lazy. */
+  submissions(courseId: number, filter?: SubmissionFilter): IterableIterator<CanvasObject>;
+  /** Count of `submissions(courseId, filter)`: O(1) without a workflowState filter. */
+  submissionsCount(courseId: number, filter?: SubmissionFilter): number;
+  /** Submission ids of a course are the contiguous range [first, last]. */
+  submissionIdRange(courseId: number): { first: number; last: number };
+  /** A student's enrollment grades (current/final score and grade, current_points). */
+  grades(courseId: number, userId: number): Record<string, number | string | null> | undefined;
+  /** `analytics/student_summaries` rows in the given sort order (default "name"). */
+  studentSummaries(courseId: number, sortColumn?: string): StudentSummaryRow[];
+  /** `last_attended_at` of a user's enrollment in a course. */
+  lastAttended(courseId: number, userId: number): string | null;
+  progress(id: number): ProgressJson | undefined;
+}
+
+export function createSimData(
+  model: SimModel,
+  jobs: ProgressJobs,
+  base: () => string,
+  now: () => number,
+): SimData {
+  const studentIndexes = (courseId: number, ids?: readonly number[]): number[] => {
+    if (!ids) return Array.from({ length: model.studentsPerCourse }, (_, k) => k);
+    return [...new Set(ids.map((id) => model.studentIndex(courseId, id)).filter((k) => k !== -1))].sort(
+      (a, b) => a - b,
+    );
+  };
+  const assignmentIndexes = (courseId: number, ids?: readonly number[]): number[] => {
+    if (!ids) return Array.from({ length: model.assignmentsPerCourse }, (_, i) => i);
+    return [...new Set(ids.map((id) => model.assignmentIndex(courseId, id)).filter((i) => i !== -1))].sort(
+      (a, b) => a - b,
+    );
+  };
+  function* rows(courseId: number, filter: SubmissionFilter = {}): IterableIterator<SubmissionRow> {
+    if (!model.hasCourse(courseId)) return;
+    jobs.settle(now());
+    const students = studentIndexes(courseId, filter.studentIds);
+    for (const a of assignmentIndexes(courseId, filter.assignmentIds)) {
+      for (const k of students) {
+        const row = model.submission(courseId, a, k);
+        if (filter.workflowState === undefined || row.workflowState === filter.workflowState) yield row;
+      }
+    }
+  }
+  const data: SimData = {
+    seed: model.config.seed,
+    courseCount: model.courseCount,
+    studentsPerCourse: model.studentsPerCourse,
+    assignmentsPerCourse: model.assignmentsPerCourse,
+    adminUserId: model.adminUserId,
+    courses: () => model.courseIds().map((id) => data.course(id)!),
+    course(id) {
+      const course = model.course(id);
+      return course ? (courseJson(model, course, base(), { includeTerm: true }) as CanvasObject) : undefined;
+    },
+    terms: () => model.terms().map((term) => termJson(term) as CanvasObject),
+    user(id) {
+      const user = model.user(id);
+      return user ? (userJson(user, { sis: true, email: true }) as CanvasObject) : undefined;
+    },
+    users: () => Array.from({ length: model.userCount }, (_, i) => data.user(i + 1)!),
+    staff: (courseId) =>
+      model.hasCourse(courseId)
+        ? Array.from({ length: model.staffPerCourse }, (_, j) => data.user(model.staffId(courseId, j))!)
+        : [],
+    students: (courseId) => data.studentIds(courseId).map((id) => data.user(id)!),
+    studentIds: (courseId) =>
+      model.hasCourse(courseId)
+        ? Array.from({ length: model.studentsPerCourse }, (_, k) => model.studentId(courseId, k))
+        : [],
+    enrollments(courseId, filter = {}) {
+      if (!model.hasCourse(courseId)) return [];
+      jobs.settle(now());
+      const types = filter.type ? new Set(filter.type) : null;
+      const states = new Set(filter.state ?? (["active", "invited", "inactive"] as const));
+      return Array.from(
+        model.enrollmentSlots(courseId, types, states, null),
+        (slot) =>
+          enrollmentJson(model, model.enrollmentAtSlot(courseId, slot), base(), {
+            grader: true,
+          }) as CanvasObject,
+      );
+    },
+    assignments: (courseId) =>
+      model
+        .assignments(courseId)
+        .slice()
+        .sort((a, b) => a.groupId - b.groupId || a.index - b.index)
+        .map((assignment) => assignmentJson(model, assignment, base()) as CanvasObject),
+    assignment(courseId, assignmentId) {
+      const index = model.assignmentIndex(courseId, assignmentId);
+      return index === -1
+        ? undefined
+        : (assignmentJson(model, model.assignments(courseId)[index]!, base()) as CanvasObject);
+    },
+    submission(courseId, assignmentId, userId) {
+      const a = model.assignmentIndex(courseId, assignmentId);
+      const k = model.studentIndex(courseId, userId);
+      if (a === -1 || k === -1) return undefined;
+      jobs.settle(now());
+      return submissionJson(model.submission(courseId, a, k), base()) as CanvasObject;
+    },
+    *submissions(courseId, filter) {
+      for (const row of rows(courseId, filter)) yield submissionJson(row, base()) as CanvasObject;
+    },
+    submissionsCount(courseId, filter = {}) {
+      if (!model.hasCourse(courseId)) return 0;
+      if (filter.workflowState === undefined) {
+        return (
+          studentIndexes(courseId, filter.studentIds).length *
+          assignmentIndexes(courseId, filter.assignmentIds).length
+        );
+      }
+      let count = 0;
+      for (const _ of rows(courseId, filter)) count++;
+      return count;
+    },
+    submissionIdRange: (courseId) => ({
+      first: model.submissionId(courseId, 0, 0),
+      last: model.submissionId(courseId, model.assignmentsPerCourse - 1, model.studentsPerCourse - 1),
+    }),
+    grades(courseId, userId) {
+      const k = model.studentIndex(courseId, userId);
+      if (k === -1) return undefined;
+      jobs.settle(now());
+      const grades = model.grades(courseId, k, model.course(courseId)!.gradingStandardId !== null);
+      return {
+        current_score: grades.currentScore,
+        final_score: grades.finalScore,
+        current_grade: grades.currentGrade,
+        final_grade: grades.finalGrade,
+        current_points: grades.currentPoints,
+      };
+    },
+    studentSummaries(courseId, sortColumn = "name") {
+      if (!model.hasCourse(courseId)) return [];
+      jobs.settle(now());
+      return Array.from(model.summaryOrder(courseId, sortColumn), (k) => model.studentSummary(courseId, k));
+    },
+    lastAttended: (courseId, userId) =>
+      isoOrNull(model.enrollmentFor(courseId, userId)?.lastAttendedAt ?? null),
+    progress: (id) => jobs.json(id, now(), base()),
+  };
+  return data;
+}
