@@ -1,4 +1,10 @@
 import { Command, CommanderError } from "commander";
+import { registerAuthCommands } from "./commands/auth.js";
+import { registerExportCommand } from "./commands/export.js";
+import { registerKeyCommands } from "./commands/key.js";
+import { registerServeCommands } from "./commands/serve.js";
+import { registerSimCommand } from "./commands/sim.js";
+import { registerSyncCommands } from "./commands/sync.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { CliExit, EXIT_FAILURE, EXIT_REAUTH, EXIT_USAGE, UsageError } from "./exit-codes.js";
 
@@ -10,6 +16,12 @@ export function buildProgram(): Command {
     .exitOverride();
   // Command groups, one file each: keep this list in one place.
   registerTokenCommands(program);
+  registerSimCommand(program);
+  registerKeyCommands(program);
+  registerAuthCommands(program);
+  registerExportCommand(program);
+  registerServeCommands(program);
+  registerSyncCommands(program);
   return program;
 }
 

@@ -1,1 +1,31 @@
-export {};
+export type { GatewayContext, Principal } from "./context.js";
+export type { ManagedCredential } from "./credentials.js";
+export {
+  BAD_USER_INPUT,
+  FORBIDDEN,
+  GATEWAY_TIMEOUT,
+  GatewayError,
+  type GatewayErrorCode,
+  INTERNAL_SERVER_ERROR,
+  NOT_FOUND,
+  RATE_LIMITED,
+  REAUTHENTICATE,
+  UNAUTHENTICATED,
+  UPSTREAM_UNAVAILABLE,
+} from "./errors.js";
+export { exampleQuery } from "./examples.js";
+export { createGateway, type Gateway } from "./gateway.js";
+export { createGatewayLogger, REDACT_PATHS } from "./logger.js";
+export { GatewayMetrics } from "./metrics.js";
+export {
+  type CanvasClientTuning,
+  DEFAULT_LIMITS,
+  type GatewayLimits,
+  type GatewayOptions,
+  type LoaderStrategy,
+  type ServiceModeOptions,
+  type UserModeOptions,
+} from "./options.js";
+export { LOGIN_COOKIE, SESSION_COOKIE, userRecordKey } from "./plugins/use-user-session.js";
+export { gatewaySchema } from "./schema/index.js";
+export { type ListenOptions, type RunningGateway, startGateway } from "./server.js";

@@ -1,0 +1,59 @@
+import {
+  ConfigError,
+  defaultTokenStoreUri,
+  openTokenStore,
+  redactStoreUri,
+  storeSchemeOf,
+} from "@easel/config";
+import type { TokenStore } from "@easel/token-store";
+import { UsageError } from "./exit-codes.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The flags every command that touches the token store accepts. */
+export interface StoreFlags {
+  store?: string;
+  key?: string;
+}
+
+export interface StoreSelection {
+  /** `--store`, else `EASEL_TOKEN_STORE`, else `file:$XDG_CONFIG_HOME/easel/tokens/`. */
+  uri: string;
+  /** `--key`, else `EASEL_TOKEN_KEY`, else `default`. */
+  key: string;
+}
+
+export function selectStore(flags: StoreFlags, env: Env = process.env): StoreSelection {
+  return {
+    uri: flags.store || env.EASEL_TOKEN_STORE || defaultTokenStoreUri(env),
+    key: flags.key || env.EASEL_TOKEN_KEY || "default",
+  };
+}
+
+/**
+ * Opens the store a URI names (through @easel/config), turning configuration mistakes into
+ * usage errors (exit 2) that say how to fix them.
+ */
+export async function openStore(uri: string, env: Env = process.env): Promise<TokenStore> {
+  try {
+    const scheme = storeSchemeOf(uri);
+    // File and Redis records are Fernet tokens; Vault encrypts at rest itself and memory never persists.
+    const encrypts = scheme === "file" || scheme === "redis";
+    if (encrypts && !env.EASEL_FERNET_KEY?.trim()) {
+      throw new UsageError(
+        `EASEL_FERNET_KEY is not set, and the token store ${redactStoreUri(uri)} encrypts records with it.\n` +
+          "  Make a key with `easel key generate`, keep it somewhere safe, then:\n" +
+          "  export EASEL_FERNET_KEY=<the key>",
+      );
+    }
+    return await openTokenStore(uri, { fernetKeys: env.EASEL_FERNET_KEY, env });
+  } catch (error) {
+    // ConfigError: unknown scheme or malformed URI; TypeError: an adapter refused its options (bad key).
+    if (error instanceof ConfigError || error instanceof TypeError) {
+      throw new UsageError(error.message, { cause: error });
+    }
+    throw error;
+  }
+}
+
+export { redactStoreUri };

@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CanvasClient } from "@easel/canvas-client";
+import { type CanvasSim, type CanvasSimOptions, createCanvasSim } from "@easel/canvas-sim";
+import { type ExportFormat, type ExportKind, exportCourses } from "@easel/export";
+
+/** The BUILT cli: these tests run `easel` the way a user (or cron) does. */
+export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+if (!existsSync(BIN))
+  throw new Error(`${BIN} is missing: build first (pnpm turbo run build --filter @easel/cli...).`);
+
+export function startSim(options: CanvasSimOptions = {}): Promise<CanvasSim> {
+  return createCanvasSim({
+    seed: 9,
+    courses: 8,
+    studentsPerCourse: 40,
+    assignmentsPerCourse: 6,
+    throttle: false,
+    ...options,
+  });
+}
+
+export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "easel-cli-export-"));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface Running {
+  child: ChildProcess;
+  /** True once the process has exited. */
+  readonly exited: boolean;
+  /** Resolves when the process has exited, with everything it printed. */
+  done: Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts `easel ...args` asynchronously (the simulator lives in this process, so a blocking
+ * spawnSync would starve it) with a clean environment: PATH, a private HOME and `env`.
+ */
+export function startEasel(args: string[], env: Record<string, string | undefined>, home: string): Running {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: home, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return running(child);
+}
+
+function running(child: ChildProcess): Running {
+  const done = collect(child);
+  let exited = false;
+  done.then(
+    () => {
+      exited = true;
+    },
+    () => {
+      exited = true;
+    },
+  );
+  return {
+    child,
+    done,
+    get exited() {
+      return exited;
+    },
+  };
+}
+
+/** Runs a shell command line (as a user pastes it) with `easel` on PATH. */
+export function startShell(
+  command: string,
+  env: Record<string, string | undefined>,
+  binDir: string,
+  home: string,
+): Running {
+  const child = spawn("/bin/sh", ["-c", command], {
+    env: { PATH: `${binDir}:${process.env.PATH}`, HOME: home, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return running(child);
+}
+
+function collect(child: ChildProcess): Running["done"] {
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
+export async function easel(args: string[], env: Record<string, string | undefined>, home: string) {
+  return startEasel(args, env, home).done;
+}
+
+/** The same export through the library: what the CLI's file must equal byte for byte. */
+export async function libraryExport(
+  sim: CanvasSim,
+  kind: ExportKind,
+  courseIds: number[],
+  format: ExportFormat,
+  output: string,
+): Promise<void> {
+  const client = new CanvasClient({ baseUrl: sim.url, auth: sim.developerToken });
+  try {
+    await exportCourses({ client, kind, courseIds, format, output });
+  } finally {
+    await client.close();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls `check` until it returns true while `process` runs; fails (with what the process printed)
+ * when it exits first or after `timeoutMs`.
+ */
+export async function waitWhileRunning(
+  process: Running,
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    if (process.exited) {
+      const { status, stderr } = await process.done;
+      throw new Error(`easel exited (${status}) before ${what}: ${stderr}`);
+    }
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,0 +1,217 @@
+import { access, chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CanvasSim } from "@easel/canvas-sim";
+import { openTokenStore } from "@easel/config";
+import { readCheckpoint } from "@easel/export";
+import { generateKey } from "@easel/fernet";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BIN,
+  easel,
+  libraryExport,
+  makeTempDir,
+  startEasel,
+  startShell,
+  startSim,
+  waitWhileRunning,
+} from "./export-helpers.js";
+
+let sim: CanvasSim;
+let dir: string;
+let cleanup: () => Promise<void>;
+const COURSES = [1, 2, 3, 4, 5, 6, 7, 8];
+const SUBMISSIONS_ROUTE = "GET /api/v1/courses/:course_id/students/submissions";
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+async function completedCourses(out: string): Promise<number> {
+  try {
+    return (await readCheckpoint(`${out}.checkpoint.json`))?.completed.length ?? 0;
+  } catch {
+    return 0; // mid-rename: try again
+  }
+}
+
+beforeAll(async () => {
+  sim = await startSim({ seed: 21 });
+  ({ dir, cleanup } = await makeTempDir());
+});
+
+afterAll(async () => {
+  await sim?.close();
+  await cleanup?.();
+});
+
+describe("kill -9 mid-export, then --resume", () => {
+  it("the final file equals a clean run's, byte for byte", async () => {
+    const reference = join(dir, "clean.csv");
+    await libraryExport(sim, "submissions", COURSES, "csv", reference);
+
+    const out = join(dir, "killed.csv");
+    const env = { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: sim.developerToken };
+    const args = [
+      "export",
+      "submissions",
+      "--course",
+      COURSES.join(","),
+      "--format",
+      "csv",
+      "--out",
+      out,
+      "--concurrency",
+      "2",
+    ];
+    // Slow pages make the run last long enough to be killed in the middle.
+    const slow = sim.faults.add({ fault: "slow", route: SUBMISSIONS_ROUTE, latencyMs: 200 });
+    const running = startEasel(args, env, dir);
+    try {
+      await waitWhileRunning(
+        running,
+        async () => (await completedCourses(out)) >= 2,
+        "two committed courses",
+      );
+      running.child.kill("SIGKILL");
+      const killed = await running.done;
+      expect(killed.signal).toBe("SIGKILL");
+    } finally {
+      for (const id of slow) sim.faults.remove(id);
+    }
+    const done = await completedCourses(out);
+    expect(done).toBeGreaterThanOrEqual(2);
+    expect(done).toBeLessThan(COURSES.length);
+    expect(await exists(out)).toBe(false);
+    expect(await exists(`${out}.partial`)).toBe(true);
+
+    const resumed = await easel([...args, "--resume"], env, dir);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`from 8/8 courses, ${done} from the earlier run`));
+    expect((await readFile(out)).equals(await readFile(reference))).toBe(true);
+    expect(await exists(`${out}.partial`)).toBe(false);
+    expect(await exists(`${out}.checkpoint.json`)).toBe(false);
+    expect(await exists(`${out}.spool`)).toBe(false);
+  });
+});
+
+describe("token revoked mid-export", () => {
+  it("exits 3, keeps the partial, and the printed resume command works with a new token", async () => {
+    const reference = join(dir, "clean-grades.ndjson");
+    await libraryExport(sim, "submissions", COURSES, "ndjson", reference);
+
+    const out = join(dir, "revoked.ndjson");
+    const doomed = sim.admin.createDeveloperToken({ userId: sim.data.adminUserId, purpose: "nightly" });
+    const slow = sim.faults.add({ fault: "slow", route: SUBMISSIONS_ROUTE, latencyMs: 200 });
+    let result: Awaited<ReturnType<typeof easel>>;
+    try {
+      const running = startEasel(
+        [
+          "export",
+          "submissions",
+          "--course",
+          COURSES.join(","),
+          "--format",
+          "ndjson",
+          "--out",
+          out,
+          "--concurrency",
+          "2",
+        ],
+        { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: doomed },
+        dir,
+      );
+      await waitWhileRunning(running, async () => (await completedCourses(out)) >= 1, "a committed course");
+      expect(sim.admin.revokeToken(doomed)).toBe(true);
+      result = await running.done;
+    } finally {
+      for (const id of slow) sim.faults.remove(id);
+    }
+    expect(result.status, result.stderr).toBe(3);
+    expect(result.stderr).not.toContain(doomed);
+    expect(await exists(out)).toBe(false);
+    expect(await exists(`${out}.partial`)).toBe(true);
+    const lines = result.stderr.split("\n");
+    const command = lines[lines.indexOf("Then resume with:") + 1]?.trim();
+    expect(command).toBe(
+      `easel export submissions --course 1,2,3,4,5,6,7,8 --format ndjson --out ${out} --concurrency 2 --resume`,
+    );
+
+    // A user pastes the printed command into a shell, with a new token in place.
+    const binDir = join(dir, "bin");
+    await mkdir(binDir, { recursive: true });
+    await writeFile(join(binDir, "easel"), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
+    await chmod(join(binDir, "easel"), 0o755);
+    const fresh = sim.admin.createDeveloperToken({ userId: sim.data.adminUserId, purpose: "nightly, again" });
+    const resumed = await startShell(
+      command!,
+      { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: fresh },
+      binDir,
+      dir,
+    ).done;
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/from the earlier run/);
+    expect((await readFile(out)).equals(await readFile(reference))).toBe(true);
+  });
+});
+
+describe("an OAuth record in a token store", () => {
+  it("expiring mid-export is refreshed without a gap (one refresh), the file exact", async () => {
+    const reference = join(dir, "clean-oauth.csv");
+    await libraryExport(sim, "submissions", COURSES, "csv", reference);
+
+    const storeDir = join(dir, "tokens");
+    const fernetKey = generateKey();
+    const storeUri = `file:${storeDir}/`;
+    const minted = sim.admin.mintOAuthTokens({ userId: sim.data.adminUserId, expiresIn: 3600 });
+    const store = await openTokenStore(storeUri, { fernetKeys: fernetKey });
+    await store.set("nightly", {
+      access_token: minted.access_token,
+      token_type: "Bearer",
+      refresh_token: minted.refresh_token,
+      expires_at: Date.now() / 1000 + 3600,
+      user: { id: minted.user.id },
+    });
+    await store.close();
+
+    sim.resetStats();
+    const out = join(dir, "oauth.csv");
+    const slow = sim.faults.add({ fault: "slow", route: SUBMISSIONS_ROUTE, latencyMs: 200 });
+    let result: Awaited<ReturnType<typeof easel>>;
+    try {
+      const running = startEasel(
+        [
+          "export",
+          "submissions",
+          "--course",
+          COURSES.join(","),
+          "--format",
+          "csv",
+          "--out",
+          out,
+          "--key",
+          "nightly",
+        ],
+        {
+          CANVAS_BASE_URL: sim.url,
+          EASEL_TOKEN_STORE: storeUri,
+          EASEL_FERNET_KEY: fernetKey,
+          CANVAS_CLIENT_ID: sim.clientId,
+          CANVAS_CLIENT_SECRET: sim.clientSecret,
+        },
+        dir,
+      );
+      await waitWhileRunning(running, async () => (await completedCourses(out)) >= 1, "a committed course");
+      // Two simulated hours later: Canvas now answers 401 + WWW-Authenticate to the old token.
+      sim.advanceClock(7200);
+      result = await running.done;
+    } finally {
+      for (const id of slow) sim.faults.remove(id);
+    }
+    expect(result.status, result.stderr).toBe(0);
+    expect(sim.stats().tokenGrants.refresh_token).toBe(1);
+    expect(result.stderr).not.toContain(minted.access_token);
+    expect((await readFile(out)).equals(await readFile(reference))).toBe(true);
+  });
+});

@@ -1,0 +1,147 @@
+import { GraphQLError } from "graphql";
+
+/** `extensions.code` values clients branch on. Documented in the README. */
+export const FORBIDDEN = "FORBIDDEN";
+export const REAUTHENTICATE = "REAUTHENTICATE";
+export const RATE_LIMITED = "RATE_LIMITED";
+export const UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE";
+export const NOT_FOUND = "NOT_FOUND";
+export const BAD_USER_INPUT = "BAD_USER_INPUT";
+export const UNAUTHENTICATED = "UNAUTHENTICATED";
+export const GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT";
+export const INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR";
+export const QUERY_LIMIT_EXCEEDED = "QUERY_LIMIT_EXCEEDED";
+
+export type GatewayErrorCode =
+  | typeof FORBIDDEN
+  | typeof REAUTHENTICATE
+  | typeof RATE_LIMITED
+  | typeof UPSTREAM_UNAVAILABLE
+  | typeof NOT_FOUND
+  | typeof BAD_USER_INPUT
+  | typeof UNAUTHENTICATED
+  | typeof GATEWAY_TIMEOUT
+  | typeof INTERNAL_SERVER_ERROR
+  | typeof QUERY_LIMIT_EXCEEDED;
+
+interface PublicError {
+  code: GatewayErrorCode;
+  status: number;
+  message: string;
+}
+
+/**
+ * Canvas client (and auth) codes → what a GraphQL client sees. Messages are fixed strings: the
+ * original error (Canvas path, request id, messages) goes to the log only.
+ */
+const FROM_UPSTREAM: Record<string, PublicError> = {
+  CANVAS_FORBIDDEN: {
+    code: FORBIDDEN,
+    status: 403,
+    message: "Canvas does not allow the current credential to read this.",
+  },
+  CANVAS_NOT_FOUND: {
+    code: NOT_FOUND,
+    status: 404,
+    message: "Canvas has no such resource (or the feature is off).",
+  },
+  CANVAS_BAD_REQUEST: {
+    code: BAD_USER_INPUT,
+    status: 400,
+    message: "Canvas rejected the request's parameters.",
+  },
+  REAUTH_REQUIRED: {
+    code: REAUTHENTICATE,
+    status: 401,
+    message: "The Canvas authorization is no longer valid: log in again.",
+  },
+  RATE_LIMITED: {
+    code: RATE_LIMITED,
+    status: 429,
+    message: "Canvas is rate limiting requests: retry later.",
+  },
+  UPSTREAM_UNAVAILABLE: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas is unavailable." },
+  NETWORK: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas is unavailable." },
+  TIMEOUT: { code: UPSTREAM_UNAVAILABLE, status: 504, message: "Canvas did not answer in time." },
+  MALFORMED_RESPONSE: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas sent an unusable answer." },
+  CANVAS_API_ERROR: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas answered with an error." },
+  PROGRESS_FAILED: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "The Canvas job failed." },
+  STORE_UNAVAILABLE: { code: UPSTREAM_UNAVAILABLE, status: 503, message: "The token store is unavailable." },
+  LOCK_TIMEOUT: { code: UPSTREAM_UNAVAILABLE, status: 503, message: "The token store is busy: retry later." },
+};
+
+/** An error the gateway raises on purpose; its message is safe to show. */
+export class GatewayError extends GraphQLError {
+  readonly code: GatewayErrorCode;
+  constructor(code: GatewayErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, {
+      originalError: options.cause instanceof Error ? options.cause : undefined,
+      extensions: { code, http: { status: options.status ?? 400 } },
+    });
+    this.name = this.constructor.name;
+    this.code = code;
+  }
+}
+
+/** A bad argument in a GraphQL request (ids that are not Canvas ids, empty lists...). */
+export function badInput(message: string): GatewayError {
+  return new GatewayError(BAD_USER_INPUT, message, { status: 400 });
+}
+
+function codeOf(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** The innermost non-GraphQL error: what a resolver or loader actually threw. */
+function originalOf(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 10 && current instanceof GraphQLError && current.originalError; depth++) {
+    current = current.originalError;
+  }
+  return current;
+}
+
+/** The public shape (code, status, fixed message) of an upstream failure, if it is one. */
+export function publicErrorFor(error: unknown): PublicError | undefined {
+  const code = codeOf(originalOf(error));
+  return code === undefined ? undefined : FROM_UPSTREAM[code];
+}
+
+/**
+ * Yoga's `maskError`: Canvas and auth failures become their public code and a fixed message;
+ * errors the gateway raised on purpose (and GraphQL validation errors) pass; anything else is
+ * "Unexpected error." with code INTERNAL_SERVER_ERROR. The original is logged by Yoga, never sent.
+ */
+export function maskError(error: unknown, genericMessage: string): Error {
+  const original = originalOf(error);
+  const located = error instanceof GraphQLError ? error : undefined;
+  const upstream = FROM_UPSTREAM[codeOf(original) ?? ""];
+  if (upstream && !(original instanceof GraphQLError)) {
+    return new GraphQLError(upstream.message, {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: { code: upstream.code, http: { status: upstream.status } },
+    });
+  }
+  if (original instanceof GraphQLError) return located ?? original;
+  return new GraphQLError(genericMessage, {
+    nodes: located?.nodes,
+    path: located?.path,
+    extensions: { code: INTERNAL_SERVER_ERROR, http: { status: 500 } },
+  });
+}
+
+/** A JSON GraphQL error response for requests refused before any GraphQL ran (401, 403...). */
+export function errorResponse(
+  status: number,
+  code: GatewayErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}

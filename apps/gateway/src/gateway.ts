@@ -1,0 +1,227 @@
+import { setMaxListeners } from "node:events";
+import type { RequestListener } from "node:http";
+import { oauth } from "@easel/auth";
+import { GraphQLError } from "graphql";
+import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
+import { type Logger, pino } from "pino";
+import { canvasLoggerFor } from "./canvas-logging.js";
+import type { GatewayContext } from "./context.js";
+import { type Credentials, serviceCredentials, userCredentials } from "./credentials.js";
+import { maskError } from "./errors.js";
+import { createLoaders } from "./loaders.js";
+import { createGatewayLogger } from "./logger.js";
+import { GatewayMetrics } from "./metrics.js";
+import { type GatewayOptions, type NormalizedOptions, normalizeGatewayOptions } from "./options.js";
+import { useAccessLog } from "./plugins/use-access-log.js";
+import { useApiKeyAuth } from "./plugins/use-api-key-auth.js";
+import { useCanvasAccounting } from "./plugins/use-canvas-accounting.js";
+import { useGraphiQL } from "./plugins/use-graphiql.js";
+import { useHealth } from "./plugins/use-health.js";
+import { useLimits } from "./plugins/use-limits.js";
+import { useMetrics } from "./plugins/use-metrics.js";
+import { useRequestId } from "./plugins/use-request-id.js";
+import { useRequestTimeout } from "./plugins/use-request-timeout.js";
+import { useUserSession } from "./plugins/use-user-session.js";
+import { requestState } from "./request-state.js";
+import { gatewaySchema } from "./schema/index.js";
+import { SessionStore } from "./sessions.js";
+
+/** A gateway, not yet listening: drive it with `fetch` (tests) or mount `handler` on a server. */
+export interface Gateway {
+  readonly mode: "service" | "user";
+  readonly yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>;
+  /** WHATWG fetch: `gateway.fetch("http://gateway/graphql", { method: "POST", ... })`. */
+  readonly fetch: (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+  /** A `node:http` request listener. */
+  readonly handler: RequestListener;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  /** Closes the Canvas clients. Call after the HTTP server stopped. */
+  close(): Promise<void>;
+}
+
+/** Yoga's own log lines (masked errors' originals among them) into pino, with the original error. */
+function yogaLogger(log: Logger): YogaLogger {
+  const fields = (args: unknown[]) => {
+    const [first] = args;
+    if (first instanceof GraphQLError) {
+      return { err: first.originalError ?? first, graphqlPath: first.path?.join(".") };
+    }
+    if (first instanceof Error) return { err: first };
+    return { detail: args.map((a) => (typeof a === "string" ? a : String(a))).join(" ") };
+  };
+  return {
+    debug: (...args: unknown[]) => log.debug(fields(args), "graphql-yoga"),
+    info: (...args: unknown[]) => log.info(fields(args), "graphql-yoga"),
+    warn: (...args: unknown[]) => log.warn(fields(args), "graphql-yoga"),
+    error: (...args: unknown[]) => log.error(fields(args), "graphql error"),
+  };
+}
+
+function corsFor(options: NormalizedOptions) {
+  const allowed = new Set(options.corsOrigins);
+  return (request: Request) => {
+    const origin = request.headers.get("origin");
+    if (!origin || !allowed.has(origin)) return false as const;
+    return {
+      origin: [origin],
+      // Cookies cross origins only in user mode, and only to listed origins.
+      credentials: options.mode === "user",
+      methods: ["GET", "POST", "OPTIONS"],
+      allowedHeaders: ["content-type", "authorization", "x-api-key", "x-request-id"],
+      exposedHeaders: ["x-request-id"],
+      maxAge: 600,
+    };
+  };
+}
+
+/**
+ * Builds the gateway: Yoga + the Pothos schema + per-request DataLoaders, behind an ordered
+ * list of plugins (see below). Nothing listens until you mount `handler` or call `startGateway`.
+ *
+ * @example
+ * ```ts
+ * const gateway = createGateway({
+ *   mode: "service",
+ *   canvasBaseUrl: "https://school.instructure.com",
+ *   auth: { strategy: developerToken({ baseUrl }), store, key: "default" },
+ *   apiKeys: process.env.EASEL_GATEWAY_KEYS!.split(","),
+ * });
+ * const response = await gateway.fetch("http://gateway/graphql", {
+ *   method: "POST",
+ *   headers: { "content-type": "application/json", "x-api-key": key },
+ *   body: JSON.stringify({ query: '{ course(id: "1") { name } }' }),
+ * });
+ * ```
+ */
+export function createGateway(input: GatewayOptions): Gateway {
+  const options = normalizeGatewayOptions(input);
+  const log = options.logger ?? (input.logger === false ? pino({ enabled: false }) : createGatewayLogger());
+  const metrics = new GatewayMetrics(options.metricsRegistry, { processMetrics: options.processMetrics });
+  const endpoint = options.graphqlEndpoint;
+  const clientSettings = {
+    baseUrl: options.canvasBaseUrl,
+    tuning: options.canvasClient,
+    logger: canvasLoggerFor(log, metrics),
+    readinessTimeoutMs: options.readinessTimeoutMs,
+    onTokenEvent: (event: { type: string; outcome?: string }) => {
+      if (event.type === "refresh" && event.outcome === "refreshed")
+        metrics.tokenRefreshes.inc({ mode: options.mode });
+    },
+  };
+
+  let credentials: Credentials;
+  let sessionPlugin: Plugin | undefined;
+  if (options.mode === "service") {
+    credentials = serviceCredentials(options.auth, options.store, options.storeKey, clientSettings);
+  } else {
+    const strategy = oauth({
+      baseUrl: options.canvasBaseUrl,
+      clientId: options.oauth.clientId,
+      clientSecret: options.oauth.clientSecret,
+      redirectUri: options.oauth.redirectUri,
+      scopes: options.oauth.scopes,
+      purpose: "Easel gateway",
+      dangerouslyAllowInsecureHttp: options.oauth.dangerouslyAllowInsecureHttp,
+    });
+    const perUser = userCredentials(strategy, options.store, clientSettings);
+    credentials = perUser;
+    sessionPlugin = useUserSession({
+      strategy,
+      store: options.store,
+      sessions: new SessionStore(options.sessionSecret, options.sessionTtlSeconds),
+      sessionTtlSeconds: options.sessionTtlSeconds,
+      graphqlEndpoint: endpoint,
+      redirectUri: options.oauth.redirectUri,
+      secureCookies: options.secureCookies,
+      trustProxy: options.trustProxy,
+      baseLog: log,
+      onLogin: (userId) => perUser.forget?.(userId),
+    });
+  }
+
+  // The order is the design: each plugin may end the request, so cheap and public things first.
+  const plugins: Array<Plugin | false | undefined> = [
+    // Request id first: every later log line and response carries it.
+    useRequestId(log),
+    // Observers of every response, including those later plugins end early (401s, probes).
+    useAccessLog(log),
+    useMetrics(metrics, endpoint),
+    // Probes answer without credentials.
+    useHealth(credentials.readiness, { cacheMs: options.readinessCacheMs }),
+    // User mode: /auth/* routes, then the session check on the GraphQL endpoint.
+    sessionPlugin,
+    // The GraphiQL page holds no data: served after the session check, before the API-key check.
+    options.graphiql &&
+      useGraphiQL(endpoint, {
+        title: options.graphiql.title,
+        defaultQuery: options.graphiql.defaultQuery,
+      }),
+    // Service mode: an API key on every GraphQL request.
+    options.mode === "service" && useApiKeyAuth(options.apiKeys, endpoint, log),
+    // Reject abusive documents before anything executes.
+    useLimits(options.limits, { introspection: options.introspection }),
+    // Execution: attribute Canvas requests to this request, and bound its time.
+    useCanvasAccounting(log, metrics),
+    useRequestTimeout(options.requestTimeoutMs),
+  ];
+
+  const yoga = createYoga<Record<string, unknown>, GatewayContext>({
+    schema: gatewaySchema(),
+    graphqlEndpoint: endpoint,
+    // GraphiQL comes from our plugin (bundled, ordered after auth); no Yoga landing page.
+    graphiql: false,
+    landingPage: false,
+    // Operation batching would multiply Canvas costs behind one request's limits.
+    batching: false,
+    maxRequestBodySize: 1_000_000,
+    cors: corsFor(options),
+    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    logging: yogaLogger(log),
+    context: ({ request }): GatewayContext => {
+      const state = requestState(request, log);
+      if (!state.principal) throw new Error("no principal: an auth plugin must run before execution");
+      const requestSignal = request.signal ?? new AbortController().signal;
+      const execution = new AbortController();
+      const signal = AbortSignal.any([requestSignal, execution.signal]);
+      // Every Canvas request of this GraphQL request listens on it: dozens run at once.
+      setMaxListeners(1000, signal);
+      const canvas = credentials.portFor(state.principal);
+      return {
+        requestId: state.requestId,
+        log: state.log,
+        principal: state.principal,
+        canvas,
+        loaders: createLoaders(canvas, {
+          strategy: options.loaderStrategy,
+          signal,
+          hooks: { onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size) },
+        }),
+        signal,
+        execution,
+        requestSignal,
+      };
+    },
+    plugins: plugins.filter((plugin): plugin is Plugin => Boolean(plugin)),
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    mode: options.mode,
+    yoga,
+    // Yoga's fetch takes the same inputs; its types name whatwg-node's Request, not the global one.
+    fetch: (input, init) =>
+      Promise.resolve(
+        init === undefined
+          ? yoga.fetch(input as unknown as string)
+          : yoga.fetch(input as unknown as string, init),
+      ),
+    handler: yoga as unknown as RequestListener,
+    metrics,
+    logger: log,
+    close: () => {
+      closing ??= credentials.close();
+      return closing;
+    },
+  };
+}

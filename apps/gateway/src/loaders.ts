@@ -1,0 +1,344 @@
+import type { Assignment, Course, Enrollment, StudentSummary, Submission, User } from "@easel/canvas-client";
+import DataLoader from "dataloader";
+import { type CanvasPort, MAX_STUDENT_IDS, ROLL_CALL_ASSIGNMENT_NAME } from "./canvas-port.js";
+import type { LoaderStrategy } from "./options.js";
+
+/** `"<courseId>:<studentId>"`: the key of everything one student has in one course. */
+export type StudentKey = string;
+
+/** `"<courseId>:<studentId>:<assignmentIds comma-joined, or empty for all>"`. */
+export type SubmissionsKey = string;
+
+export function studentKey(courseId: number, studentId: number): StudentKey {
+  return `${courseId}:${studentId}`;
+}
+
+export function submissionsKey(
+  courseId: number,
+  studentId: number,
+  assignmentIds?: readonly number[],
+): SubmissionsKey {
+  const ids =
+    assignmentIds && assignmentIds.length > 0 ? [...new Set(assignmentIds)].sort((a, b) => a - b) : [];
+  return `${courseId}:${studentId}:${ids.join(",")}`;
+}
+
+function parseKey(key: string): number[] {
+  return key.split(":").map((part) => (part === "" ? Number.NaN : Number(part)));
+}
+
+/**
+ * The per-request loaders. Each batch function groups its keys by course and makes one
+ * paginated walk per course (per_page=100), or, when that costs fewer requests, one narrow
+ * request per student. They return one result per key, in key order, with an `Error` in the
+ * slot of a key whose course failed.
+ *
+ * **Create them per request** (the context factory does): they cache Canvas answers made with one
+ * credential, and must never serve them to another request, let alone another user.
+ */
+export interface Loaders {
+  /** The caller's own Canvas user (`users/self`). */
+  viewer: DataLoader<"self", User>;
+  /** The caller's courses (`GET /courses`, one walk). */
+  courses: DataLoader<"mine", readonly Course[]>;
+  /** The student enrollments of a course, one per student (first enrollment wins), Canvas order. */
+  roster: Pick<DataLoader<number, readonly Enrollment[]>, "load">;
+  /** One student's enrollment in a course, or null when Canvas has none the caller may see. */
+  enrollment: DataLoader<StudentKey, Enrollment | null>;
+  assignments: DataLoader<number, readonly Assignment[]>;
+  /** A student's submissions in a course (all published assignments, or the listed ones). */
+  submissions: DataLoader<SubmissionsKey, readonly Submission[]>;
+  /** A student's analytics summary, or null when analytics has no row for them. */
+  summary: DataLoader<StudentKey, StudentSummary | null>;
+  /** The Roll Call Attendance submission, or null (no such assignment, or no submission). */
+  rollCall: DataLoader<StudentKey, Submission | null>;
+}
+
+export interface LoaderHooks {
+  /** Called with every batch's size (metrics). */
+  onBatch?: (loader: string, size: number) => void;
+}
+
+/**
+ * Walk the whole list, or ask per student? A walk costs ceil(N/100) requests for the course's
+ * N students, a per-student request costs 1 each: per-student wins only when fewer students
+ * than walk pages are wanted. With N unknown (roster not loaded yet), only a single student is
+ * asked for alone.
+ */
+export function perStudentIsCheaper(wanted: number, rosterSize: number | undefined): boolean {
+  if (wanted <= 1) return true;
+  return rosterSize !== undefined && wanted < Math.ceil(rosterSize / MAX_STUDENT_IDS);
+}
+
+function groupByCourse<T>(
+  keys: readonly string[],
+  make: (parts: number[]) => T,
+): Map<number, Array<T & { index: number }>> {
+  const groups = new Map<number, Array<T & { index: number }>>();
+  keys.forEach((key, index) => {
+    const parts = parseKey(key);
+    const courseId = parts[0]!;
+    let group = groups.get(courseId);
+    if (!group) {
+      group = [];
+      groups.set(courseId, group);
+    }
+    group.push({ ...make(parts), index });
+  });
+  return groups;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Builds a request's loaders over one Canvas credential. */
+export function createLoaders(
+  canvas: CanvasPort,
+  options: { strategy?: LoaderStrategy; signal?: AbortSignal; hooks?: LoaderHooks } = {},
+): Loaders {
+  const naive = options.strategy === "naive-per-student";
+  const signal = options.signal;
+  const onBatch = options.hooks?.onBatch;
+  // Known roster sizes of this request, and courses whose roster walk was started.
+  const rosterSize = new Map<number, number>();
+  const rosterRequested = new Set<number>();
+
+  const observe = <K, V>(name: string, fn: DataLoader.BatchLoadFn<K, V>): DataLoader.BatchLoadFn<K, V> => {
+    return (keys) => {
+      onBatch?.(name, keys.length);
+      return fn(keys);
+    };
+  };
+
+  const viewer = new DataLoader<"self", User>(
+    observe("viewer", async (keys) => {
+      const me = await canvas.self(signal);
+      return keys.map(() => me);
+    }),
+  );
+
+  const courses = new DataLoader<"mine", readonly Course[]>(
+    observe("courses", async (keys) => {
+      const list = await canvas.courses(signal);
+      return keys.map(() => list);
+    }),
+  );
+
+  const roster: DataLoader<number, readonly Enrollment[]> = new DataLoader(
+    observe<number, readonly Enrollment[]>("roster", (courseIds) =>
+      Promise.all(
+        courseIds.map(async (courseId) => {
+          try {
+            let rows: Enrollment[];
+            try {
+              rows = await canvas.studentEnrollments(courseId, undefined, signal);
+            } catch (error) {
+              // A student may not read the roster, only their own enrollment: the roster they
+              // can see is themselves. Anyone else keeps the FORBIDDEN.
+              if ((error as { code?: unknown }).code !== "CANVAS_FORBIDDEN") throw error;
+              rows = await canvas.studentEnrollments(courseId, "self", signal).catch(() => {
+                throw error;
+              });
+              if (rows.length === 0) throw error;
+            }
+            const seen = new Set<number>();
+            const students: Enrollment[] = [];
+            for (const row of rows) {
+              if (seen.has(row.user_id)) continue;
+              seen.add(row.user_id);
+              students.push(row);
+            }
+            rosterSize.set(courseId, students.length);
+            // The same walk answers every per-student enrollment lookup (grades, last attended):
+            // the naive variant skips this on purpose, to show what it saves.
+            if (!naive) {
+              for (const row of students) enrollment.prime(studentKey(courseId, row.user_id), row);
+            }
+            return students;
+          } catch (error) {
+            return asError(error);
+          }
+        }),
+      ),
+    ),
+  );
+  const loadRoster = (courseId: number) => {
+    rosterRequested.add(courseId);
+    return roster.load(courseId);
+  };
+
+  const enrollment: DataLoader<StudentKey, Enrollment | null> = new DataLoader(
+    observe<StudentKey, Enrollment | null>("enrollment", async (keys) => {
+      const results: Array<Enrollment | null | Error> = new Array(keys.length).fill(null);
+      const groups = groupByCourse(keys, ([, studentId]) => ({ studentId: studentId! }));
+      await Promise.all(
+        [...groups].map(async ([courseId, wanted]) => {
+          try {
+            if (
+              naive ||
+              (!rosterRequested.has(courseId) && perStudentIsCheaper(wanted.length, rosterSize.get(courseId)))
+            ) {
+              await Promise.all(
+                wanted.map(async ({ studentId, index }) => {
+                  try {
+                    const rows = await canvas.studentEnrollments(courseId, studentId, signal);
+                    results[index] = rows.find((row) => row.user_id === studentId) ?? null;
+                  } catch (error) {
+                    results[index] = asError(error);
+                  }
+                }),
+              );
+              return;
+            }
+            const students = await loadRoster(courseId);
+            const byUser = new Map(students.map((row) => [row.user_id, row]));
+            for (const { studentId, index } of wanted) results[index] = byUser.get(studentId) ?? null;
+          } catch (error) {
+            for (const { index } of wanted) results[index] = asError(error);
+          }
+        }),
+      );
+      return results;
+    }),
+  );
+
+  const assignments = new DataLoader<number, readonly Assignment[]>(
+    observe("assignments", (courseIds) =>
+      Promise.all(
+        courseIds.map((courseId) =>
+          canvas.assignments(courseId, signal).catch((error: unknown) => asError(error)),
+        ),
+      ),
+    ),
+  );
+
+  const submissions = new DataLoader<SubmissionsKey, readonly Submission[]>(
+    observe("submissions", async (keys) => {
+      const results: Array<readonly Submission[] | Error> = new Array(keys.length).fill([]);
+      // Group by course AND assignment list: each group is one Canvas walk.
+      const groups = new Map<
+        string,
+        { courseId: number; assignmentIds: number[]; wanted: Array<{ studentId: number; index: number }> }
+      >();
+      keys.forEach((key, index) => {
+        const [course, student, list] = key.split(":");
+        const groupKey = `${course}:${list}`;
+        let group = groups.get(groupKey);
+        if (!group) {
+          group = {
+            courseId: Number(course),
+            assignmentIds: list ? list.split(",").map(Number) : [],
+            wanted: [],
+          };
+          groups.set(groupKey, group);
+        }
+        group.wanted.push({ studentId: Number(student), index });
+      });
+      await Promise.all(
+        [...groups.values()].map(async ({ courseId, assignmentIds, wanted }) => {
+          const assignmentFilter = assignmentIds.length > 0 ? assignmentIds : undefined;
+          try {
+            if (naive) {
+              await Promise.all(
+                wanted.map(async ({ studentId, index }) => {
+                  try {
+                    const rows = await canvas.groupedSubmissions(
+                      courseId,
+                      [studentId],
+                      assignmentFilter,
+                      signal,
+                    );
+                    results[index] = rows.find((row) => row.user_id === studentId)?.submissions ?? [];
+                  } catch (error) {
+                    results[index] = asError(error);
+                  }
+                }),
+              );
+              return;
+            }
+            // Grouped answers are paginated by STUDENT: k wanted students cost ceil(k/100)
+            // requests in id chunks of 100, never more than `student_ids[]=all` (which also
+            // walks students the roster does not show, e.g. concluded ones), and fetch only
+            // what is wanted.
+            const studentIds = [...new Set(wanted.map((w) => w.studentId))];
+            const rows = await canvas.groupedSubmissions(courseId, studentIds, assignmentFilter, signal);
+            const byUser = new Map(rows.map((row) => [row.user_id, row.submissions]));
+            for (const { studentId, index } of wanted) results[index] = byUser.get(studentId) ?? [];
+          } catch (error) {
+            for (const { index } of wanted) results[index] = asError(error);
+          }
+        }),
+      );
+      return results;
+    }),
+  );
+
+  const summary = new DataLoader<StudentKey, StudentSummary | null>(
+    observe("summary", async (keys) => {
+      const results: Array<StudentSummary | null | Error> = new Array(keys.length).fill(null);
+      const groups = groupByCourse(keys, ([, studentId]) => ({ studentId: studentId! }));
+      await Promise.all(
+        [...groups].map(async ([courseId, wanted]) => {
+          try {
+            const distinct = new Set(wanted.map((w) => w.studentId)).size;
+            if (naive || perStudentIsCheaper(distinct, rosterSize.get(courseId))) {
+              await Promise.all(
+                wanted.map(async ({ studentId, index }) => {
+                  try {
+                    const rows = await canvas.studentSummaries(courseId, studentId, signal);
+                    results[index] = rows.find((row) => row.id === studentId) ?? null;
+                  } catch (error) {
+                    results[index] = asError(error);
+                  }
+                }),
+              );
+              return;
+            }
+            const rows = await canvas.studentSummaries(courseId, undefined, signal);
+            const byId = new Map(rows.map((row) => [row.id, row]));
+            for (const { studentId, index } of wanted) results[index] = byId.get(studentId) ?? null;
+          } catch (error) {
+            for (const { index } of wanted) results[index] = asError(error);
+          }
+        }),
+      );
+      return results;
+    }),
+  );
+
+  const rollCall = new DataLoader<StudentKey, Submission | null>(
+    observe("rollCall", (keys) =>
+      Promise.all(
+        keys.map(async (key) => {
+          try {
+            const [courseId, studentId] = parseKey(key) as [number, number];
+            const assignment = rollCallAssignment(await assignments.load(courseId));
+            if (!assignment) return null;
+            // Through the submissions loader: every student's Roll Call row comes from one walk.
+            const rows = await submissions.load(submissionsKey(courseId, studentId, [assignment.id]));
+            return rows.find((row) => row.assignment_id === assignment.id) ?? null;
+          } catch (error) {
+            return asError(error);
+          }
+        }),
+      ),
+    ),
+  );
+
+  return {
+    viewer,
+    courses,
+    roster: { load: loadRoster },
+    enrollment,
+    assignments,
+    submissions,
+    summary,
+    rollCall,
+  };
+}
+
+/** The published "Roll Call Attendance" assignment of a course, if the tool is installed. */
+export function rollCallAssignment(list: readonly Assignment[]): Assignment | undefined {
+  return list.find((a) => a.name === ROLL_CALL_ASSIGNMENT_NAME && a.published !== false);
+}

@@ -1,0 +1,77 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The gateway's Prometheus metrics, in one registry per gateway (tests run several gateways in
+ * one process; the global registry would make them collide). Label values are bounded: routes
+ * and Canvas paths are templates, never raw URLs.
+ */
+export class GatewayMetrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<"method" | "route" | "status">;
+  readonly httpDuration: Histogram<"method" | "route">;
+  readonly graphqlErrors: Counter<"code">;
+  readonly canvasRequests: Counter<"method" | "route" | "status">;
+  readonly canvasDuration: Histogram<"method" | "route">;
+  readonly canvasRequestsPerOperation: Histogram<never>;
+  readonly tokenRefreshes: Counter<"mode">;
+  readonly loaderBatchSize: Histogram<"loader">;
+
+  constructor(registry: Registry = new Registry(), options: { processMetrics?: boolean } = {}) {
+    this.registry = registry;
+    const registers = [registry];
+    this.httpRequests = new Counter({
+      name: "easel_gateway_http_requests_total",
+      help: "HTTP requests answered by the gateway.",
+      labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: "easel_gateway_http_request_duration_seconds",
+      help: "Time to answer an HTTP request.",
+      labelNames: ["method", "route"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.graphqlErrors = new Counter({
+      name: "easel_gateway_graphql_errors_total",
+      help: "GraphQL errors sent to clients, by extensions.code.",
+      labelNames: ["code"],
+      registers,
+    });
+    this.canvasRequests = new Counter({
+      name: "easel_gateway_canvas_requests_total",
+      help: "Requests sent to Canvas, by route template and status (0 = no answer).",
+      labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.canvasDuration = new Histogram({
+      name: "easel_gateway_canvas_request_duration_seconds",
+      help: "Canvas request latency, by route template.",
+      labelNames: ["method", "route"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.canvasRequestsPerOperation = new Histogram({
+      name: "easel_gateway_canvas_requests_per_operation",
+      help: "Canvas requests one GraphQL operation cost.",
+      buckets: [0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 1000],
+      registers,
+    });
+    this.tokenRefreshes = new Counter({
+      name: "easel_gateway_token_refreshes_total",
+      help: "Canvas access tokens the gateway saw replaced by a refresh.",
+      labelNames: ["mode"],
+      registers,
+    });
+    this.loaderBatchSize = new Histogram({
+      name: "easel_gateway_dataloader_batch_size",
+      help: "Keys per DataLoader batch.",
+      labelNames: ["loader"],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    });
+    if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: "easel_gateway_" });
+  }
+}

@@ -1,0 +1,180 @@
+import type { OAuthStrategy } from "@easel/auth";
+import type { TokenStore } from "@easel/token-store";
+import type { Plugin } from "graphql-yoga";
+import type { Logger } from "pino";
+import { errorResponse, UNAUTHENTICATED } from "../errors.js";
+import { requestState } from "../request-state.js";
+import { parseCookies, type SessionStore, serializeCookie } from "../sessions.js";
+import { wantsGraphiQL } from "./use-graphiql.js";
+
+export const SESSION_COOKIE = "easel_session";
+export const LOGIN_COOKIE = "easel_login";
+
+/** The token store key of a Canvas user's record in user mode. */
+export function userRecordKey(userId: number): string {
+  return `user:${userId}`;
+}
+
+export interface UserSessionOptions {
+  strategy: OAuthStrategy;
+  store: TokenStore;
+  sessions: SessionStore;
+  sessionTtlSeconds: number;
+  graphqlEndpoint: string;
+  /** Fixed redirect URI; else `<request origin>/auth/callback`. */
+  redirectUri: string | undefined;
+  secureCookies: boolean | "auto";
+  trustProxy: boolean;
+  baseLog: Logger;
+  /** After a login stored a new record for the user. */
+  onLogin?: (userId: number) => void;
+}
+
+/** Where the request came from, as the browser saw it. */
+function externalOrigin(request: Request, trustProxy: boolean): URL {
+  const url = new URL(request.url);
+  if (trustProxy) {
+    const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim();
+    const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim();
+    if (proto === "http" || proto === "https") url.protocol = `${proto}:`;
+    if (host) url.host = host;
+  }
+  return new URL(url.origin);
+}
+
+/** A same-site path to go back to after login; anything else (open redirects) becomes the default. */
+function safeReturnTo(value: string | null, fallback: string): string {
+  if (!value?.startsWith("/") || value.startsWith("//") || value.includes("\\")) return fallback;
+  return value;
+}
+
+function redirect(location: string, cookies: string[] = []): Response {
+  const headers = new Headers({ location, "cache-control": "no-store" });
+  for (const cookie of cookies) headers.append("set-cookie", cookie);
+  return new Response(null, { status: 302, headers });
+}
+
+/**
+ * User mode: `/auth/login` sends the browser to Canvas's consent page (state + PKCE S256);
+ * `/auth/callback` checks the state against the browser's login cookie, exchanges the code,
+ * stores the token record under `user:<canvasUserId>` and sets the session cookie (HttpOnly,
+ * SameSite=Lax, Secure over TLS; an opaque signed id, never a token); `/auth/logout` ends the
+ * session. GraphQL requests without a live session get 401 (the GraphiQL page redirects to login).
+ */
+export function useUserSession(options: UserSessionOptions): Plugin {
+  const { strategy, store, sessions, graphqlEndpoint, baseLog } = options;
+  const secure = (request: Request) =>
+    options.secureCookies === "auto"
+      ? externalOrigin(request, options.trustProxy).protocol === "https:"
+      : options.secureCookies;
+
+  const login = (request: Request): Response => {
+    const url = new URL(request.url);
+    const redirectUri =
+      options.redirectUri ?? new URL("/auth/callback", externalOrigin(request, options.trustProxy)).href;
+    const start = strategy.startLogin({ redirectUri });
+    const binding = sessions.beginLogin(start.state, {
+      codeVerifier: start.codeVerifier,
+      redirectUri: start.redirectUri,
+      returnTo: safeReturnTo(url.searchParams.get("returnTo"), graphqlEndpoint),
+    });
+    return redirect(start.url, [
+      serializeCookie(LOGIN_COOKIE, binding, { secure: secure(request), path: "/auth", maxAgeSeconds: 600 }),
+    ]);
+  };
+
+  const callback = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const state = requestState(request, baseLog);
+    const cookies = parseCookies(request.headers.get("cookie"));
+    const pending = sessions.takeLogin(url.searchParams.get("state"), cookies.get(LOGIN_COOKIE));
+    const clearLogin = serializeCookie(LOGIN_COOKIE, "", {
+      secure: secure(request),
+      path: "/auth",
+      maxAgeSeconds: 0,
+    });
+    if (!pending) {
+      return errorResponse(
+        400,
+        UNAUTHENTICATED,
+        "This login expired or was started in another browser: log in again.",
+      );
+    }
+    let record: Awaited<ReturnType<OAuthStrategy["handleCallback"]>>;
+    try {
+      record = await strategy.handleCallback(url, {
+        expectedState: url.searchParams.get("state") ?? "",
+        codeVerifier: pending.codeVerifier,
+        redirectUri: pending.redirectUri,
+      });
+    } catch (error) {
+      state.log.warn({ err: error }, "Canvas login failed");
+      return errorResponse(403, UNAUTHENTICATED, "Canvas did not authorize the login.");
+    }
+    const userId = record.user?.id;
+    if (typeof userId !== "number") {
+      state.log.error("Canvas token response carried no user id");
+      return errorResponse(502, UNAUTHENTICATED, "Canvas did not say who logged in.");
+    }
+    await store.set(userRecordKey(userId), record);
+    options.onLogin?.(userId);
+    const { cookie } = sessions.create(userId);
+    state.principal = { kind: "user", userId };
+    state.log.info({ userId }, "user logged in");
+    return redirect(pending.returnTo, [
+      clearLogin,
+      serializeCookie(SESSION_COOKIE, cookie, {
+        secure: secure(request),
+        maxAgeSeconds: options.sessionTtlSeconds,
+      }),
+    ]);
+  };
+
+  const logout = (request: Request): Response => {
+    sessions.destroy(parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE));
+    const headers = new Headers({
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+    });
+    headers.append(
+      "set-cookie",
+      serializeCookie(SESSION_COOKIE, "", { secure: secure(request), maxAgeSeconds: 0 }),
+    );
+    return new Response(JSON.stringify({ loggedOut: true }), { status: 200, headers });
+  };
+
+  return {
+    onRequest({ request, endResponse }) {
+      const path = new URL(request.url).pathname;
+      if (path === "/auth/login" && request.method === "GET") {
+        endResponse(login(request));
+        return undefined;
+      }
+      if (path === "/auth/callback" && request.method === "GET") {
+        return callback(request).then(endResponse);
+      }
+      if (path === "/auth/logout") {
+        if (request.method !== "POST") {
+          endResponse(new Response("Use POST /auth/logout.", { status: 405, headers: { allow: "POST" } }));
+        } else endResponse(logout(request));
+        return undefined;
+      }
+      if (path !== graphqlEndpoint || request.method === "OPTIONS") return undefined;
+      const session = sessions.resolve(parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE));
+      if (session) {
+        requestState(request, baseLog).principal = { kind: "user", userId: session.userId };
+        return undefined;
+      }
+      if (wantsGraphiQL(request)) {
+        endResponse(redirect(`/auth/login?returnTo=${encodeURIComponent(graphqlEndpoint)}`));
+      } else {
+        endResponse(
+          errorResponse(401, UNAUTHENTICATED, "Log in first: open /auth/login in a browser.", {
+            "www-authenticate": 'Cookie realm="easel-gateway"',
+          }),
+        );
+      }
+      return undefined;
+    },
+  };
+}

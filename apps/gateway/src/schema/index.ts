@@ -1,0 +1,17 @@
+import type { GraphQLSchema } from "graphql";
+import { builder } from "./builder.js";
+// Each module registers its types and root fields on the builder when imported.
+import "./assignment.js";
+import "./course.js";
+import "./mutations.js";
+import "./progress.js";
+import "./student.js";
+import "./viewer.js";
+
+let schema: GraphQLSchema | undefined;
+
+/** The gateway's schema (built once: it holds no state, only resolvers). */
+export function gatewaySchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: true });
+  return schema;
+}
