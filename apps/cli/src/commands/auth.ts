@@ -256,14 +256,19 @@ async function login(flags: LoginFlags, context: AuthCommandContext): Promise<vo
     throw new UsageError(`--timeout must be a positive number of seconds, received "${flags.timeout}"`);
   }
   const wanted = flags.redirectUri ?? env.oauthClient?.redirectUri;
-  const receiver = await startReceiver(wanted);
+  // The store is opened first: a bad URI or missing key fails before anyone goes through consent.
+  const { uri, key } = selectStore(flags, context.env);
+  const store = await openStore(uri, context.env);
+  let receiver: Receiver | undefined;
   try {
+    const active = await startReceiver(wanted);
+    receiver = active;
     const strategy = usage(() =>
       oauth({
         baseUrl,
         clientId,
         clientSecret,
-        redirectUri: receiver.redirectUri,
+        redirectUri: active.redirectUri,
         scopes: flags.scopes?.split(/[\s,]+/).filter(Boolean),
         purpose: flags.purpose,
         dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl),
@@ -277,24 +282,19 @@ async function login(flags: LoginFlags, context: AuthCommandContext): Promise<vo
         ? `Waiting up to ${timeoutSeconds} s for Canvas to redirect to ${receiver.redirectUri} ...\n`
         : "After approving, paste the full URL your browser ends on, then press Enter:\n",
     );
-    const { uri, key } = selectStore(flags, context.env);
-    const store = await openStore(uri, context.env);
-    try {
-      const record = await receiver.waitForCallback(timeoutSeconds * 1000, async (callbackUrl) => {
-        const received = await strategy.handleCallback(callbackUrl, { expectedState: state, codeVerifier });
-        // Under the lock: a process refreshing the old record must not overwrite the new login.
-        await store.withLock(key, () => store.set(key, received));
-        return received;
-      });
-      const user = record.user ? `${record.user.name ?? "user"} (id ${record.user.id})` : "an unknown user";
-      context.stdout.write(
-        `Logged in to ${strategy.baseUrl} as ${user}; stored under key "${key}" in ${redactStoreUri(uri)}.\n`,
-      );
-    } finally {
-      await store.close();
-    }
+    const record = await receiver.waitForCallback(timeoutSeconds * 1000, async (callbackUrl) => {
+      const received = await strategy.handleCallback(callbackUrl, { expectedState: state, codeVerifier });
+      // Under the lock: a process refreshing the old record must not overwrite the new login.
+      await store.withLock(key, () => store.set(key, received));
+      return received;
+    });
+    const user = record.user ? `${record.user.name ?? "user"} (id ${record.user.id})` : "an unknown user";
+    context.stdout.write(
+      `Logged in to ${strategy.baseUrl} as ${user}; stored under key "${key}" in ${redactStoreUri(uri)}.\n`,
+    );
   } finally {
-    await receiver.close();
+    await receiver?.close();
+    await store.close();
   }
 }
 
@@ -467,7 +467,21 @@ async function startReceiver(wanted: string | undefined): Promise<Receiver> {
     throw new UsageError(`--redirect-uri must be an absolute URL, received "${wanted}"`);
   }
   if (!isLoopbackHttpUrl(target.href)) return pasteReceiver(target.href);
-  const server = createServer();
+  // The handler is there from the first moment: a browser may come back before we wait for it.
+  let accepting = true;
+  let deliver!: (callback: { url: string; response: ServerResponse }) => void;
+  const arrived = new Promise<{ url: string; response: ServerResponse }>((resolve) => {
+    deliver = resolve;
+  });
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? "/", target.href);
+    if (request.method !== "GET" || url.pathname !== target.pathname || !accepting) {
+      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
+      return;
+    }
+    accepting = false;
+    deliver({ url: url.href, response });
+  });
   const port = target.port ? Number(target.port) : 0;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error) =>
@@ -477,58 +491,38 @@ async function startReceiver(wanted: string | undefined): Promise<Receiver> {
   });
   target.hostname = "127.0.0.1";
   target.port = String((server.address() as AddressInfo).port);
-  const path = target.pathname;
   return {
     kind: "loopback",
     redirectUri: target.href,
-    waitForCallback: (timeoutMs, exchange) =>
-      serveOneCallback(server, path, target.href, timeoutMs, exchange),
+    waitForCallback: async (timeoutMs, exchange) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          accepting = false;
+          reject(
+            new Error(
+              `No answer from the browser within ${Math.round(timeoutMs / 1000)} s; run easel login again.`,
+            ),
+          );
+        }, timeoutMs);
+      });
+      const { url, response } = await Promise.race([arrived, timedOut]).finally(() => clearTimeout(timer));
+      // The page is answered (and flushed) only after the record is stored, so it tells the truth.
+      try {
+        const record = await exchange(url);
+        await page(
+          response,
+          200,
+          "Easel is authorized and the credential is stored. You can close this window.",
+        );
+        return record;
+      } catch (error) {
+        await page(response, 400, "Easel could not complete the login. See the terminal for details.");
+        throw error;
+      }
+    },
     close: () => closeServer(server),
   };
-}
-
-function serveOneCallback(
-  server: Server,
-  path: string,
-  redirectUri: string,
-  timeoutMs: number,
-  exchange: (callbackUrl: string) => Promise<TokenRecord>,
-): Promise<TokenRecord> {
-  return new Promise<TokenRecord>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      reject(
-        new Error(
-          `No answer from the browser within ${Math.round(timeoutMs / 1000)} s; run easel login again.`,
-        ),
-      );
-    }, timeoutMs);
-    server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-      const url = new URL(request.url ?? "/", redirectUri);
-      if (request.method !== "GET" || url.pathname !== path || settled) {
-        response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
-        return;
-      }
-      settled = true;
-      clearTimeout(timer);
-      // The page is answered (and flushed) only after the record is stored, so it tells the truth.
-      exchange(url.href).then(
-        async (record) => {
-          await page(
-            response,
-            200,
-            "Easel is authorized and the credential is stored. You can close this window.",
-          );
-          resolve(record);
-        },
-        async (error: unknown) => {
-          await page(response, 400, "Easel could not complete the login. See the terminal for details.");
-          reject(error);
-        },
-      );
-    });
-  });
 }
 
 function page(response: ServerResponse, status: number, text: string): Promise<void> {
