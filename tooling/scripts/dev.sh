@@ -31,8 +31,13 @@ case "${1:-}" in
     ;;
   test)
     shift
-    # Two cores on CI: two tasks at a time keeps timing-sensitive integration tests honest.
-    "${pnpm_cmd[@]}" exec turbo run build typecheck lint test --concurrency=2 --continue "$@"
+    node tooling/scripts/check-manifests.mjs
+    status=0
+    "${pnpm_cmd[@]}" exec turbo run build typecheck lint --concurrency=2 --continue "$@" || status=$?
+    # One test suite at a time: each already runs its files in parallel, and the integration tests
+    # (child processes, kill -9 timing, servers) stay honest on a 2-core machine.
+    "${pnpm_cmd[@]}" exec turbo run test --concurrency=1 --continue "$@" || status=$?
+    exit "$status"
     ;;
   *)
     echo "usage: dev.sh demo|test" >&2

@@ -92,7 +92,11 @@ async function login(
     run,
   );
   // The simulator approves (auto=1) and redirects to the CLI's loopback server; fetch follows.
-  const response = await fetch(`${url}&auto=1`);
+  const response = await fetch(`${url}&auto=1`).catch(async (error: unknown) => {
+    // Say why: the CLI's own account of what went wrong is on its stderr.
+    await run.exit;
+    throw new Error(`the consent redirect failed (${String(error)}); easel stderr: ${run.stderr()}`, { cause: error });
+  });
   const page = await response.text();
   const status = await run.exit;
   return { status, stdout: run.stdout(), stderr: run.stderr(), page };

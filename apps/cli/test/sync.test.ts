@@ -90,13 +90,15 @@ describe("easel sync against the simulator and the real PostgreSQL", () => {
     try {
       const courses = ["--course", "1,2,3,4", "--concurrency", "1", "--kinds", "grades,submissions"];
       const env = { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: sim.developerToken };
+      const before = await pool.query(`SELECT coalesce(max(id), 0)::int AS id FROM "${schema}".sync_runs`);
       const run: Running = startEasel(["sync", ...db, ...courses], env, home);
-      // Revoke as soon as the first course has committed.
+      // Revoke as soon as this run's first course has committed.
       await waitFor(
         async () =>
           (
             await pool.query(
-              `SELECT 1 FROM "${schema}".sync_run_courses WHERE state = 'done' AND course_id = 1`,
+              `SELECT 1 FROM "${schema}".sync_run_courses WHERE run_id > $1 AND course_id = 1 AND state = 'done'`,
+              [before.rows[0].id],
             )
           ).rowCount === 1 || run.exited,
         60_000,
