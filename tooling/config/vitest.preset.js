@@ -8,8 +8,6 @@ const base = defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Temporary while packages are being filled in; every package ships tests.
-    passWithNoTests: true,
     // The JSON report lets .ci/run print one "N passed, N failed" line for the whole monorepo.
     reporters: ["default", ["json", { outputFile: "test-results.json" }]],
   },
