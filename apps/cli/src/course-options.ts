@@ -1,17 +1,6 @@
-import { type ExportClient, listCourseIds } from "@easel/export";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { UsageError } from "./exit-codes.js";
-
-/** A commander parser for a positive integer flag, naming the flag on error. */
-export function positiveInt(what: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
-      throw new InvalidArgumentError(`${what} must be a positive integer.`);
-    }
-    return n;
-  };
-}
+import { positiveInt } from "./option-parsers.js";
 
 /** `--course 1 2`, `--course 1 --course 2` and `--course 1,2` all collect. */
 export function collectCourses(value: string, previous: number[] | undefined): number[] {
@@ -44,18 +33,20 @@ export function withCourseSelection(command: Command, verb: string): Command {
     );
 }
 
-/** The course ids a selection names, sorted ascending; listing Canvas for `--all-courses`. */
-export async function resolveCourseIds(client: ExportClient, flags: CourseSelectionFlags): Promise<number[]> {
+/**
+ * Checks that the flags name courses one way: the `--course` ids (deduplicated, ascending), or
+ * `[]` for `--all-courses`, which the caller lists from Canvas.
+ */
+export function checkCourseSelection(flags: CourseSelectionFlags): number[] {
   const courses = flags.course ?? [];
   if (courses.length > 0 && flags.allCourses)
     throw new UsageError("Use either --course or --all-courses, not both.");
   if (courses.length === 0 && !flags.allCourses)
-    throw new UsageError("Name courses with --course ID or use --all-courses.");
+    throw new UsageError("Name the courses: --course ID... or --all-courses.");
   if (!flags.allCourses && (flags.term !== undefined || flags.account !== undefined)) {
     throw new UsageError("--term and --account go with --all-courses.");
   }
-  if (courses.length > 0) return [...new Set(courses)].sort((a, b) => a - b);
-  return listCourseIds(client, { accountId: flags.account, termId: flags.term });
+  return [...new Set(courses)].sort((a, b) => a - b);
 }
 
 /** Quotes an argument for a printed shell command. */

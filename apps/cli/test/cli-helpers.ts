@@ -37,8 +37,17 @@ export function easel(
   env: Record<string, string | undefined> = {},
   input?: string,
 ): CliResult {
+  return runNode([BIN, ...args], env, input);
+}
+
+/** Runs `node ...args` (a script and its arguments) with the same clean environment as `easel`. */
+export function runNode(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: string,
+): CliResult {
   const home = env.HOME ?? tempDir();
-  const result = spawnSync(process.execPath, [BIN, ...args], {
+  const result = spawnSync(process.execPath, args, {
     input: input ?? "",
     encoding: "utf8",
     env: { PATH: process.env.PATH, HOME: home, ...env },

@@ -1,35 +1,16 @@
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { BIN, tempDir } from "./cli-helpers.js";
+import { tempDir } from "./cli-helpers.js";
+import { startEasel, waitWhileRunning } from "./export-helpers.js";
 
 const OUTSIDE_QUERY =
   '{ course(id: "1") { id name students(first: 100) { nodes { id name grades { currentScore finalScore } attendance { lastAttendedAt } engagement { pageViews participations } } } } }';
 
 describe("easel demo", () => {
   it("starts the simulator and the gateway, prints the URL, key and a curl line, answers, stops on SIGTERM", async () => {
-    const child = spawn(
-      process.execPath,
-      [BIN, "demo", "--port", "0", "--students", "12", "--assignments", "3"],
-      {
-        env: { PATH: process.env.PATH, HOME: tempDir() },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const demo = startEasel(["demo", "--port", "0", "--students", "12", "--assignments", "3"], {}, tempDir());
     try {
-      const deadline = Date.now() + 30_000;
-      while (!stdout.includes("Press Ctrl+C to stop.") && Date.now() < deadline) {
-        if (child.exitCode !== null) throw new Error(`demo exited early: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitWhileRunning(demo, async () => demo.stdout().includes("Press Ctrl+C to stop."), "the banner");
+      const stdout = demo.stdout();
       const url = /GraphiQL\s+(http:\/\/\S+\/graphql)/.exec(stdout)?.[1];
       const key = /API key\s+(\S+)/.exec(stdout)?.[1];
       expect(url, stdout).toBeTruthy();
@@ -52,9 +33,10 @@ describe("easel demo", () => {
       const page = await fetch(url!, { headers: { accept: "text/html" } });
       expect(await page.text()).toContain("CourseOverview");
     } finally {
-      child.kill("SIGTERM");
+      demo.child.kill("SIGTERM");
     }
-    expect(await exited).toBe(0);
-    expect(stdout).toContain("Stopped.");
+    const stopped = await demo.done;
+    expect(stopped.status).toBe(0);
+    expect(stopped.stdout).toContain("Stopped.");
   });
 });

@@ -33,40 +33,30 @@ export interface Running {
   child: ChildProcess;
   /** True once the process has exited. */
   readonly exited: boolean;
+  /** What the process printed so far (for waiting on a line while it runs). */
+  stdout(): string;
+  stderr(): string;
   /** Resolves when the process has exited, with everything it printed. */
   done: Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
 /**
  * Starts `easel ...args` asynchronously (the simulator lives in this process, so a blocking
- * spawnSync would starve it) with a clean environment: PATH, a private HOME and `env`.
+ * spawnSync would starve it) with a clean environment: PATH, a private HOME and `env`. With
+ * `input`, that text is written to stdin, which then closes; otherwise stdin is empty.
  */
-export function startEasel(args: string[], env: Record<string, string | undefined>, home: string): Running {
+export function startEasel(
+  args: string[],
+  env: Record<string, string | undefined>,
+  home: string,
+  input?: string,
+): Running {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH, HOME: home, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (input !== undefined) child.stdin!.end(input);
   return running(child);
-}
-
-function running(child: ChildProcess): Running {
-  const done = collect(child);
-  let exited = false;
-  done.then(
-    () => {
-      exited = true;
-    },
-    () => {
-      exited = true;
-    },
-  );
-  return {
-    child,
-    done,
-    get exited() {
-      return exited;
-    },
-  };
 }
 
 /** Runs a shell command line (as a user pastes it) with `easel` on PATH. */
@@ -83,7 +73,7 @@ export function startShell(
   return running(child);
 }
 
-function collect(child: ChildProcess): Running["done"] {
+function running(child: ChildProcess): Running {
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
@@ -92,14 +82,34 @@ function collect(child: ChildProcess): Running["done"] {
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
   });
-  return new Promise((resolve, reject) => {
+  const done = new Promise<Awaited<Running["done"]>>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
+  let exited = false;
+  const markExited = () => {
+    exited = true;
+  };
+  done.then(markExited, markExited);
+  return {
+    child,
+    done,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    get exited() {
+      return exited;
+    },
+  };
 }
 
-export async function easel(args: string[], env: Record<string, string | undefined>, home: string) {
-  return startEasel(args, env, home).done;
+/** `easel ...args` to the end: its exit status and everything it printed. */
+export async function easel(
+  args: string[],
+  env: Record<string, string | undefined>,
+  home: string,
+  input?: string,
+) {
+  return startEasel(args, env, home, input).done;
 }
 
 /** The same export through the library: what the CLI's file must equal byte for byte. */

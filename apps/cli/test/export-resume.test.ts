@@ -10,6 +10,7 @@ import {
   easel,
   libraryExport,
   makeTempDir,
+  type Running,
   startEasel,
   startShell,
   startSim,
@@ -36,6 +37,37 @@ async function completedCourses(out: string): Promise<number> {
   }
 }
 
+/** `easel export submissions` of every course to `out`, as the tests below run it. */
+function exportArgs(format: "csv" | "ndjson", out: string, ...extra: string[]): string[] {
+  return ["export", "submissions", "--course", COURSES.join(","), "--format", format, "--out", out, ...extra];
+}
+
+/**
+ * Runs `easel ...args` with slowed submission pages, so that it lasts; once `courses` courses are
+ * committed to `out`, calls `interrupt` (kill it, revoke or expire its token). Returns how it ended.
+ */
+async function interruptAfter(
+  courses: number,
+  args: string[],
+  env: Record<string, string>,
+  out: string,
+  interrupt: (running: Running) => void,
+) {
+  const slow = sim.faults.add({ fault: "slow", route: SUBMISSIONS_ROUTE, latencyMs: 200 });
+  try {
+    const running = startEasel(args, env, dir);
+    await waitWhileRunning(
+      running,
+      async () => (await completedCourses(out)) >= courses,
+      `${courses} committed course(s)`,
+    );
+    interrupt(running);
+    return await running.done;
+  } finally {
+    for (const id of slow) sim.faults.remove(id);
+  }
+}
+
 beforeAll(async () => {
   sim = await startSim({ seed: 21 });
   ({ dir, cleanup } = await makeTempDir());
@@ -53,33 +85,9 @@ describe("kill -9 mid-export, then --resume", () => {
 
     const out = join(dir, "killed.csv");
     const env = { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: sim.developerToken };
-    const args = [
-      "export",
-      "submissions",
-      "--course",
-      COURSES.join(","),
-      "--format",
-      "csv",
-      "--out",
-      out,
-      "--concurrency",
-      "2",
-    ];
-    // Slow pages make the run last long enough to be killed in the middle.
-    const slow = sim.faults.add({ fault: "slow", route: SUBMISSIONS_ROUTE, latencyMs: 200 });
-    const running = startEasel(args, env, dir);
-    try {
-      await waitWhileRunning(
-        running,
-        async () => (await completedCourses(out)) >= 2,
-        "two committed courses",
-      );
-      running.child.kill("SIGKILL");
-      const killed = await running.done;
-      expect(killed.signal).toBe("SIGKILL");
-    } finally {
-      for (const id of slow) sim.faults.remove(id);
-    }
+    const args = exportArgs("csv", out, "--concurrency", "2");
+    const killed = await interruptAfter(2, args, env, out, (running) => running.child.kill("SIGKILL"));
+    expect(killed.signal).toBe("SIGKILL");
     const done = await completedCourses(out);
     expect(done).toBeGreaterThanOrEqual(2);
     expect(done).toBeLessThan(COURSES.length);
@@ -103,31 +111,13 @@ describe("token revoked mid-export", () => {
 
     const out = join(dir, "revoked.ndjson");
     const doomed = sim.admin.createDeveloperToken({ userId: sim.data.adminUserId, purpose: "nightly" });
-    const slow = sim.faults.add({ fault: "slow", route: SUBMISSIONS_ROUTE, latencyMs: 200 });
-    let result: Awaited<ReturnType<typeof easel>>;
-    try {
-      const running = startEasel(
-        [
-          "export",
-          "submissions",
-          "--course",
-          COURSES.join(","),
-          "--format",
-          "ndjson",
-          "--out",
-          out,
-          "--concurrency",
-          "2",
-        ],
-        { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: doomed },
-        dir,
-      );
-      await waitWhileRunning(running, async () => (await completedCourses(out)) >= 1, "a committed course");
-      expect(sim.admin.revokeToken(doomed)).toBe(true);
-      result = await running.done;
-    } finally {
-      for (const id of slow) sim.faults.remove(id);
-    }
+    const result = await interruptAfter(
+      1,
+      exportArgs("ndjson", out, "--concurrency", "2"),
+      { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: doomed },
+      out,
+      () => expect(sim.admin.revokeToken(doomed)).toBe(true),
+    );
     expect(result.status, result.stderr).toBe(3);
     expect(result.stderr).not.toContain(doomed);
     expect(await exists(out)).toBe(false);
@@ -177,38 +167,17 @@ describe("an OAuth record in a token store", () => {
 
     sim.resetStats();
     const out = join(dir, "oauth.csv");
-    const slow = sim.faults.add({ fault: "slow", route: SUBMISSIONS_ROUTE, latencyMs: 200 });
-    let result: Awaited<ReturnType<typeof easel>>;
-    try {
-      const running = startEasel(
-        [
-          "export",
-          "submissions",
-          "--course",
-          COURSES.join(","),
-          "--format",
-          "csv",
-          "--out",
-          out,
-          "--key",
-          "nightly",
-        ],
-        {
-          CANVAS_BASE_URL: sim.url,
-          EASEL_TOKEN_STORE: storeUri,
-          EASEL_FERNET_KEY: fernetKey,
-          CANVAS_CLIENT_ID: sim.clientId,
-          CANVAS_CLIENT_SECRET: sim.clientSecret,
-        },
-        dir,
-      );
-      await waitWhileRunning(running, async () => (await completedCourses(out)) >= 1, "a committed course");
-      // Two simulated hours later: Canvas now answers 401 + WWW-Authenticate to the old token.
-      sim.advanceClock(7200);
-      result = await running.done;
-    } finally {
-      for (const id of slow) sim.faults.remove(id);
-    }
+    const env = {
+      CANVAS_BASE_URL: sim.url,
+      EASEL_TOKEN_STORE: storeUri,
+      EASEL_FERNET_KEY: fernetKey,
+      CANVAS_CLIENT_ID: sim.clientId,
+      CANVAS_CLIENT_SECRET: sim.clientSecret,
+    };
+    // Two simulated hours after the first commit, Canvas answers 401 + WWW-Authenticate to the old token.
+    const result = await interruptAfter(1, exportArgs("csv", out, "--key", "nightly"), env, out, () =>
+      sim.advanceClock(7200),
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
     expect(result.stderr).not.toContain(minted.access_token);

@@ -1,18 +1,11 @@
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
 import { generateKey } from "@easel/fernet";
 import { createTokenStore } from "@easel/store-file";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-/** The BUILT cli, run as a user runs it. Async spawns only: the simulator lives in this process. */
-const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-if (!existsSync(BIN))
-  throw new Error(`${BIN} is missing: build first (pnpm turbo run build --filter @easel/cli...).`);
+import { type Running, startEasel, waitWhileRunning } from "./export-helpers.js";
 
 let sim: CanvasSim;
 let home: string;
@@ -41,44 +34,26 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-interface Run {
-  child: ReturnType<typeof spawn>;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
+function start(args: string[], extraEnv: Record<string, string> = {}): Running {
+  return startEasel(args, env(extraEnv), home);
 }
 
-function start(args: string[], extraEnv: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: env(extraEnv),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exit };
+function easel(args: string[], extraEnv: Record<string, string> = {}) {
+  return start(args, extraEnv).done;
 }
 
-async function easel(args: string[], extraEnv: Record<string, string> = {}) {
-  const run = start(args, extraEnv);
-  const status = await run.exit;
-  return { status, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-async function waitFor(predicate: () => string | undefined, what: string, run: Run): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const found = predicate();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${run.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+async function waitFor(predicate: () => string | undefined, what: string, run: Running): Promise<string> {
+  let found: string | undefined;
+  await waitWhileRunning(
+    run,
+    async () => {
+      found = predicate();
+      return found !== undefined;
+    },
+    what,
+    20_000,
+  );
+  return found!;
 }
 
 /** Runs `easel login --no-browser` and approves the consent page the way a browser would. */
@@ -94,12 +69,13 @@ async function login(
   // The simulator approves (auto=1) and redirects to the CLI's loopback server; fetch follows.
   const response = await fetch(`${url}&auto=1`).catch(async (error: unknown) => {
     // Say why: the CLI's own account of what went wrong is on its stderr.
-    await run.exit;
-    throw new Error(`the consent redirect failed (${String(error)}); easel stderr: ${run.stderr()}`, { cause: error });
+    const { stderr } = await run.done;
+    throw new Error(`the consent redirect failed (${String(error)}); easel stderr: ${stderr}`, {
+      cause: error,
+    });
   });
   const page = await response.text();
-  const status = await run.exit;
-  return { status, stdout: run.stdout(), stderr: run.stderr(), page };
+  return { ...(await run.done), page };
 }
 
 async function storedRecord(key: string) {

@@ -28,50 +28,34 @@ describe("easel token across stores", () => {
     const vaultUri = `vault+${vault.url}/secret/easel/cli-${randomBytes(3).toString("hex")}`;
     const env = { EASEL_FERNET_KEY: fernetKey, VAULT_TOKEN: vault.rootToken };
 
-    const imported = await easelWithInput(
-      ["token", "import", "--store", redisUri, "--key", "nightly"],
-      env,
-      JSON.stringify(record),
-    );
+    /** `easel token VERB --store URI --key nightly ...`, with `input` on stdin when given. */
+    const token = (verb: string, uri: string, extra: string[] = [], input?: string) =>
+      easel(["token", verb, "--store", uri, "--key", "nightly", ...extra], env, home, input);
+
+    const imported = await token("import", redisUri, [], JSON.stringify(record));
     expect(imported.status, imported.stderr).toBe(0);
 
-    const shown = await easel(
-      ["token", "show", "--store", redisUri, "--key", "nightly", "--json"],
-      env,
-      home,
-    );
+    const shown = await token("show", redisUri, ["--json"]);
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout).not.toContain(record.access_token);
     expect(shown.stdout).not.toContain(record.refresh_token);
     expect(JSON.parse(shown.stdout)).toMatchObject({ user: { id: 42 } });
 
-    const refused = await easel(["token", "export", "--store", redisUri, "--key", "nightly"], env, home);
+    const refused = await token("export", redisUri);
     expect(refused.status).toBe(2);
     expect(refused.stdout).toBe("");
 
-    const exported = await easel(
-      ["token", "export", "--store", redisUri, "--key", "nightly", "--reveal"],
-      env,
-      home,
-    );
+    const exported = await token("export", redisUri, ["--reveal"]);
     expect(exported.status, exported.stderr).toBe(0);
     expect(JSON.parse(exported.stdout)).toEqual(record);
 
-    const intoVault = await easelWithInput(
-      ["token", "import", "--store", vaultUri, "--key", "nightly"],
-      env,
-      exported.stdout,
-    );
+    const intoVault = await token("import", vaultUri, [], exported.stdout);
     expect(intoVault.status, intoVault.stderr).toBe(0);
-    const fromVault = await easel(
-      ["token", "export", "--store", vaultUri, "--key", "nightly", "--reveal"],
-      env,
-      home,
-    );
+    const fromVault = await token("export", vaultUri, ["--reveal"]);
     expect(fromVault.status, fromVault.stderr).toBe(0);
     expect(JSON.parse(fromVault.stdout)).toEqual(record);
 
-    const vaultShown = await easel(["token", "show", "--store", vaultUri, "--key", "nightly"], env, home);
+    const vaultShown = await token("show", vaultUri);
     expect(vaultShown.status, vaultShown.stderr).toBe(0);
     expect(vaultShown.stdout + vaultShown.stderr).not.toContain(vault.rootToken);
   });
@@ -90,21 +74,3 @@ describe("easel token across stores", () => {
     }
   });
 });
-
-/** `easel` with text on stdin (the shared helper closes stdin). */
-async function easelWithInput(args: string[], env: Record<string, string>, input: string) {
-  const { spawn } = await import("node:child_process");
-  const { BIN } = await import("./export-helpers.js");
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH, HOME: home, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("exit", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}

@@ -1,11 +1,19 @@
-import { generateKey } from "@easel/fernet";
 import type { Command } from "commander";
 
 /** `easel key generate`. */
 export function registerKeyCommands(program: Command): void {
   const key = program
     .command("key")
-    .description("Manage the Fernet keys (EASEL_FERNET_KEY) that encrypt stored credentials.");
+    .description("Manage the Fernet keys (EASEL_FERNET_KEY) that encrypt stored credentials.")
+    .addHelpText(
+      "after",
+      `
+Example:
+  $ export EASEL_FERNET_KEY="$(easel key generate)"
+
+File and Redis token stores encrypt every record with the first key of EASEL_FERNET_KEY and
+decrypt with any of them: list a new key first to rotate, drop the old one once records are rewritten.`,
+    );
 
   key
     .command("generate")
@@ -18,7 +26,8 @@ Example:
   $ export EASEL_FERNET_KEY="$(easel key generate)"
   $ EASEL_FERNET_KEY="$(easel key generate),$EASEL_FERNET_KEY"   # rotate: new key first, old one after`,
     )
-    .action(() => {
+    .action(async () => {
+      const { generateKey } = await import("@easel/fernet");
       // Only the key on stdout, so `$(easel key generate)` captures exactly the key.
       process.stdout.write(`${generateKey()}\n`);
       process.stderr.write(

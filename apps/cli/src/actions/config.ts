@@ -1,14 +1,16 @@
 import {
   ConfigError,
   defaultTokenStoreUri,
+  type EaselEnvConfig,
   openTokenStore,
+  readEnvConfig,
   redactStoreUri,
   storeSchemeOf,
 } from "@easel/config";
 import type { TokenStore } from "@easel/token-store";
-import { UsageError } from "./exit-codes.js";
+import { UsageError } from "../exit-codes.js";
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /** The flags every command that touches the token store accepts. */
 export interface StoreFlags {
@@ -21,6 +23,16 @@ export interface StoreSelection {
   uri: string;
   /** `--key`, else `EASEL_TOKEN_KEY`, else `default`. */
   key: string;
+}
+
+/** The environment as @easel/config reads it; a malformed variable is a usage error (exit 2). */
+export function readEnv(env: Env = process.env): EaselEnvConfig {
+  try {
+    return readEnvConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 export function selectStore(flags: StoreFlags, env: Env = process.env): StoreSelection {
@@ -52,6 +64,16 @@ export async function openStore(uri: string, env: Env = process.env): Promise<To
     if (error instanceof ConfigError || error instanceof TypeError) {
       throw new UsageError(error.message, { cause: error });
     }
+    throw error;
+  }
+}
+
+/** Strategy and client factories throw TypeError for bad options: a usage problem for the CLI. */
+export function usage<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(error.message, { cause: error });
     throw error;
   }
 }

@@ -1,0 +1,104 @@
+import { type AuthStrategy, developerToken, isLoopbackHttpUrl, oauth, TokenManager } from "@easel/auth";
+import { CanvasClient } from "@easel/canvas-client";
+import type { EaselEnvConfig } from "@easel/config";
+import type { TokenRecord, TokenStore } from "@easel/token-store";
+import type { CanvasFlags } from "../canvas-options.js";
+import { UsageError } from "../exit-codes.js";
+import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
+
+export interface CanvasConnection {
+  client: CanvasClient;
+  /** Where the credential came from, for messages (never a secret). */
+  source: string;
+  /** The flags that select the same credential again (for a printed resume command). */
+  flags: string[];
+  /** What to do when Canvas wants a new authorization, e.g. "easel login --key nightly". */
+  remedy: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  env?: Env;
+  /** Requests in flight at most. @default 8 */
+  maxConcurrency?: number;
+}
+
+/**
+ * The strategy a stored record needs: one with a refresh token is OAuth (refreshed with the
+ * developer key from CANVAS_CLIENT_ID/SECRET), one without is a developer token.
+ */
+export function storedRecordStrategy(
+  record: TokenRecord | undefined,
+  key: string,
+  baseUrl: string,
+  oauthClient: EaselEnvConfig["oauthClient"],
+): AuthStrategy {
+  const dangerouslyAllowInsecureHttp = isLoopbackHttpUrl(baseUrl);
+  const hasRefreshToken = typeof record?.refresh_token === "string" && record.refresh_token !== "";
+  if (!hasRefreshToken) return usage(() => developerToken({ baseUrl, dangerouslyAllowInsecureHttp }));
+  if (!oauthClient) {
+    throw new UsageError(
+      `The stored record "${key}" is an OAuth token: set CANVAS_CLIENT_ID (and CANVAS_CLIENT_SECRET) so it can be refreshed.`,
+    );
+  }
+  return usage(() =>
+    oauth({
+      baseUrl,
+      clientId: oauthClient.clientId,
+      clientSecret: oauthClient.clientSecret,
+      dangerouslyAllowInsecureHttp,
+    }),
+  );
+}
+
+/**
+ * Builds a `CanvasClient` from flags and environment: a developer token from
+ * `CANVAS_ACCESS_TOKEN`, or a `TokenManager` over the token store (OAuth records refresh).
+ */
+export async function connectCanvas(
+  flags: CanvasFlags,
+  options: ConnectOptions = {},
+): Promise<CanvasConnection> {
+  const env = options.env ?? process.env;
+  const config = readEnv(env);
+  const baseUrl = flags.baseUrl ?? config.canvasBaseUrl;
+  if (!baseUrl) throw new UsageError("--base-url or CANVAS_BASE_URL is required.");
+  const replay: string[] = flags.baseUrl ? ["--base-url", flags.baseUrl] : [];
+  const build = (auth: ConstructorParameters<typeof CanvasClient>[0]["auth"]) =>
+    usage(() => new CanvasClient({ baseUrl, maxConcurrency: options.maxConcurrency ?? 8, auth }));
+
+  if (!flags.store && config.canvasAccessToken) {
+    const client = build(config.canvasAccessToken);
+    return {
+      client,
+      source: "CANVAS_ACCESS_TOKEN",
+      flags: replay,
+      remedy: "create a new access token in Canvas (Account > Settings) and set CANVAS_ACCESS_TOKEN to it",
+      close: () => client.close(),
+    };
+  }
+
+  const { uri, key } = selectStore(flags, env);
+  const store: TokenStore = await openStore(uri, env);
+  try {
+    const record = await store.get(key);
+    const strategy = storedRecordStrategy(record, key, baseUrl, config.oauthClient);
+    const manager = usage(() => new TokenManager(strategy, store, { key }));
+    const client = build(manager);
+    if (flags.store) replay.push("--store", redactStoreUri(flags.store));
+    if (flags.key) replay.push("--key", flags.key);
+    return {
+      client,
+      source: `${redactStoreUri(uri)} (key ${key})`,
+      flags: replay,
+      remedy: `run \`${manager.remedy}${flags.store ? ` --store ${redactStoreUri(flags.store)}` : ""}\``,
+      close: async () => {
+        await client.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}

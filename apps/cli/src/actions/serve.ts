@@ -1,0 +1,229 @@
+import { randomBytes } from "node:crypto";
+import { developerToken, isLoopbackHttpUrl } from "@easel/auth";
+import type { CanvasSim } from "@easel/canvas-sim";
+import type { EaselEnvConfig } from "@easel/config";
+import {
+  createGatewayLogger,
+  exampleQuery,
+  type GatewayOptions,
+  type RunningGateway,
+  startGateway,
+} from "@easel/gateway";
+import { MemoryStore, type TokenStore } from "@easel/token-store";
+import { pino } from "pino";
+import type { DemoFlags, ServeFlags } from "../commands/serve.js";
+import { UsageError } from "../exit-codes.js";
+import { storedRecordStrategy } from "./canvas.js";
+import { type Env, openStore, readEnv, redactStoreUri, selectStore } from "./config.js";
+import { untilSignal } from "./signals.js";
+import { startSim } from "./sim.js";
+
+/** Gateway option and listen errors (bad values, port taken) as messages that say what to change. */
+async function listen(options: Parameters<typeof startGateway>[0]): Promise<RunningGateway> {
+  try {
+    return await startGateway(options);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "ERR_INVALID_ARG_VALUE") throw new UsageError((error as Error).message, { cause: error });
+    if (code === "EADDRINUSE") {
+      throw new UsageError(
+        `Port ${options.port} on ${options.host} is in use: pass --port with another port (0 = any free one).`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+}
+
+/** The service credential: CANVAS_ACCESS_TOKEN as is, else the stored record (refreshed when OAuth). */
+async function serviceAuth(
+  flags: ServeFlags,
+  baseUrl: string,
+  config: EaselEnvConfig,
+  env: Env,
+): Promise<{
+  auth: Extract<GatewayOptions, { mode: "service" }>["auth"];
+  store?: TokenStore;
+  source: string;
+}> {
+  if (!flags.store && config.canvasAccessToken) {
+    return { auth: config.canvasAccessToken, source: "CANVAS_ACCESS_TOKEN" };
+  }
+  const { uri, key } = selectStore(flags, env);
+  const store = await openStore(uri, env);
+  try {
+    const record = await store.get(key);
+    if (!record) {
+      throw new UsageError(
+        `No Canvas credential under key "${key}" in ${redactStoreUri(uri)}: run \`easel login\` or \`easel token import\` first, or set CANVAS_ACCESS_TOKEN.`,
+      );
+    }
+    const strategy = storedRecordStrategy(record, key, baseUrl, config.oauthClient);
+    return { auth: { strategy, store, key }, store, source: `${redactStoreUri(uri)} (key ${key})` };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** `easel serve`: the gateway until SIGTERM/SIGINT. */
+export async function serve(flags: ServeFlags): Promise<void> {
+  const env = process.env;
+  const config = readEnv(env);
+  const baseUrl = flags.baseUrl ?? config.canvasBaseUrl;
+  if (!baseUrl) throw new UsageError("--base-url or CANVAS_BASE_URL is required.");
+  const common = {
+    canvasBaseUrl: baseUrl,
+    corsOrigins: (flags.cors ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+    graphiql: flags.graphiql === true,
+    introspection: flags.introspection === true,
+    requestTimeoutMs: flags.requestTimeout,
+    logger: createGatewayLogger({ level: flags.logLevel }),
+    port: flags.port,
+    host: flags.host,
+  };
+  let running: RunningGateway;
+  let store: TokenStore | undefined;
+  let source: string;
+  if (flags.mode === "service") {
+    if (config.gatewayKeys.length === 0) {
+      throw new UsageError(
+        "EASEL_GATEWAY_KEYS is required in service mode (comma-separated API keys, 16+ characters).",
+      );
+    }
+    const credential = await serviceAuth(flags, baseUrl, config, env);
+    store = credential.store;
+    source = credential.source;
+    try {
+      running = await listen({
+        ...common,
+        mode: "service",
+        auth: credential.auth,
+        apiKeys: config.gatewayKeys,
+        store,
+      });
+    } catch (error) {
+      await store?.close();
+      throw error;
+    }
+  } else {
+    if (!config.oauthClient?.clientSecret) {
+      throw new UsageError(
+        "User mode needs CANVAS_CLIENT_ID and CANVAS_CLIENT_SECRET (the Canvas developer key).",
+      );
+    }
+    const { uri } = selectStore(flags, env);
+    store = await openStore(uri, env);
+    source = redactStoreUri(uri);
+    let sessionSecret = env.EASEL_SESSION_SECRET;
+    if (!sessionSecret) {
+      sessionSecret = randomBytes(32).toString("base64url");
+      process.stderr.write(
+        "EASEL_SESSION_SECRET is not set: using a random one (sessions end when the gateway restarts).\n",
+      );
+    }
+    try {
+      running = await listen({
+        ...common,
+        mode: "user",
+        oauth: {
+          clientId: config.oauthClient.clientId,
+          clientSecret: config.oauthClient.clientSecret,
+          redirectUri: flags.redirectUri ?? config.oauthClient.redirectUri,
+          dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl),
+        },
+        store,
+        sessionSecret,
+      });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  process.stderr.write(
+    `Easel gateway (${flags.mode} mode) on ${running.url}/graphql — Canvas ${baseUrl}, credentials from ${source}.\n` +
+      "Press Ctrl+C to stop.\n",
+  );
+  await untilSignal();
+  await running.close();
+  await store?.close();
+}
+
+/** `easel demo`: simulator + gateway in one process, in-memory store. */
+export async function demo(flags: DemoFlags): Promise<void> {
+  const sim = await startSim(
+    {
+      port: flags.simPort,
+      host: flags.host,
+      seed: flags.seed,
+      courses: flags.courses,
+      studentsPerCourse: flags.students,
+      assignmentsPerCourse: flags.assignments,
+    },
+    "--sim-port",
+  );
+  const store = new MemoryStore();
+  const strategy = developerToken({ baseUrl: sim.url, dangerouslyAllowInsecureHttp: true });
+  let running: RunningGateway;
+  const apiKey = `easel_demo_${randomBytes(18).toString("base64url")}`;
+  try {
+    await store.set("default", strategy.recordFor(sim.developerToken));
+    running = await listen({
+      mode: "service",
+      canvasBaseUrl: sim.url,
+      auth: { strategy, store, key: "default" },
+      apiKeys: [apiKey],
+      graphiql: { defaultQuery: exampleQuery("1"), title: "Easel demo" },
+      introspection: true,
+      logger: createGatewayLogger({ level: flags.verbose ? "info" : "warn" }, pino.destination(2)),
+      port: flags.port,
+      host: flags.host,
+    });
+  } catch (error) {
+    await sim.close();
+    throw error;
+  }
+  const stopped = untilSignal();
+  process.stdout.write(demoBanner(running.url, sim, apiKey, flags));
+  await stopped;
+  process.stdout.write("\nStopping...\n");
+  await running.close();
+  await sim.close();
+  await store.close();
+  process.stdout.write("Stopped.\n");
+}
+
+function demoBanner(url: string, sim: CanvasSim, apiKey: string, flags: DemoFlags): string {
+  const curlQuery = JSON.stringify({
+    query:
+      '{ course(id: "1") { name students(first: 3) { nodes { name grades { currentScore finalScore } attendance { lastAttendedAt rollCallScore } engagement { pageViews participations } } } } }',
+  });
+  return [
+    "",
+    "Easel demo is running: a simulated Canvas and the GraphQL gateway in front of it.",
+    "",
+    `  GraphiQL      ${url}/graphql`,
+    `  API key       ${apiKey}`,
+    `  Canvas (sim)  ${sim.url}   ${flags.courses} courses x ${flags.students} students x ${flags.assignments} assignments, seed ${flags.seed}`,
+    "",
+    "1. Open the GraphiQL URL. The example query (grades, attendance and engagement of course 1) is loaded.",
+    "2. Open the Headers tab (bottom left) and paste:",
+    `     { "x-api-key": "${apiKey}" }`,
+    "3. Press the run button.",
+    "",
+    "Or from a shell:",
+    `  curl -s ${url}/graphql \\`,
+    "    -H 'content-type: application/json' \\",
+    `    -H 'x-api-key: ${apiKey}' \\`,
+    `    -d '${curlQuery}'`,
+    "",
+    `Operations: ${url}/healthz  ${url}/readyz  ${url}/metrics`,
+    "Press Ctrl+C to stop.",
+    "",
+  ].join("\n");
+}

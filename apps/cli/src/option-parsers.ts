@@ -1,0 +1,32 @@
+import { InvalidArgumentError } from "commander";
+
+/** The whole number `value` spells, when it lies in [min, max]; undefined otherwise. */
+function wholeNumber(value: string, min: number, max: number): number | undefined {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) return undefined;
+  return n;
+}
+
+/** A commander parser for a positive integer flag (or argument), naming it on error. */
+export function positiveInt(what: string) {
+  return (value: string): number => {
+    const n = wholeNumber(value, 1, Number.MAX_SAFE_INTEGER);
+    if (n === undefined) throw new InvalidArgumentError(`${what} must be a positive integer.`);
+    return n;
+  };
+}
+
+/**
+ * A commander parser for an integer from `min` to `max`.
+ * @example .option("--port <port>", "TCP port (0 picks a free one)", integerIn(0, 65535), 4000)
+ */
+export function integerIn(min: number, max: number) {
+  return (value: string): number => {
+    const n = wholeNumber(value, min, max);
+    if (n === undefined) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** Ports: 0 asks the system for a free one. */
+export const port = integerIn(0, 65535);
