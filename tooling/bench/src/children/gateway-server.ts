@@ -1,0 +1,25 @@
+/**
+ * The gateway in a process of its own (service mode, developer token, pino off), listening on a
+ * free loopback port. argv[2]: { canvasBaseUrl }; the Canvas token and API key come through the
+ * environment. Sends `{ url }` when listening; closes when the parent disconnects.
+ */
+import { startGateway } from "@easel/gateway";
+
+const { canvasBaseUrl } = JSON.parse(process.argv[2]!) as { canvasBaseUrl: string };
+const running = await startGateway({
+  mode: "service",
+  canvasBaseUrl,
+  auth: process.env.CANVAS_ACCESS_TOKEN!,
+  apiKeys: [process.env.EASEL_BENCH_API_KEY!],
+  logger: false,
+  canvasClient: { pacing: false },
+  port: 0,
+  host: "127.0.0.1",
+  shutdownTimeoutMs: 2000,
+});
+const stop = () => {
+  void running.close().finally(() => process.exit(0));
+};
+process.on("disconnect", stop);
+process.on("SIGTERM", stop);
+process.send!({ url: running.url });
