@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { CanvasPort } from "./canvas-port.js";
+import type { ScopedLists } from "./list-cache.js";
 import type { Loaders } from "./loaders.js";
 
 /** Who a request runs as. */
@@ -14,8 +15,10 @@ export interface GatewayContext {
   principal: Principal;
   /** Canvas calls with this request's credential. Resolvers go through `loaders` instead. */
   canvas: CanvasPort;
-  /** Per-request DataLoaders: batch by course, cache for this request only. */
+  /** Per-request DataLoaders: batch by course; they read through `lists`. */
   loaders: Loaders;
+  /** The cross-request list cache, scoped to this request's credential (mutations invalidate it). */
+  lists: ScopedLists;
   /** Aborts when the client goes away or the request timeout passes (see `execution`). */
   signal: AbortSignal;
   /** Aborted by the request-timeout plugin after it answered GATEWAY_TIMEOUT: stops Canvas work. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type AuthStrategy, TokenManager, type TokenManagerEvent, type TokenProvider } from "@easel/auth";
 import { CanvasClient, type CanvasClientOptions, type CanvasLogger } from "@easel/canvas-client";
 import type { TokenStore } from "@easel/token-store";
@@ -18,6 +19,11 @@ export interface ManagedCredential {
 /** Canvas access for a request's principal, and what `/readyz` checks about it. */
 export interface Credentials {
   portFor(principal: Principal): CanvasPort;
+  /**
+   * Whose Canvas view a principal's requests see: the list cache's key prefix. Principals with
+   * the same scope share cached lists; different Canvas users never do.
+   */
+  cacheScope(principal: Principal): string;
   /** A user logged in again: drop their client so the next request starts from the new record. */
   forget?(userId: number): void;
   readiness: ReadinessChecks;
@@ -54,6 +60,10 @@ export function serviceCredentials(
       onEvent: settings.onTokenEvent,
     });
   } else provider = auth;
+  // Every API key uses the one credential: one scope. A fingerprint names it (never the token).
+  const source =
+    typeof auth === "string" ? `token:${auth}` : "strategy" in auth ? `store:${checkedKey}` : "provider";
+  const scope = `service:${createHash("sha256").update(source).digest("hex").slice(0, 16)}`;
   const client = new CanvasClient(clientOptions(settings, provider));
   const port = canvasPortFor(client);
   const readiness: ReadinessChecks = {
@@ -71,9 +81,15 @@ export function serviceCredentials(
   }
   return {
     portFor: () => port,
+    cacheScope: () => scope,
     readiness,
     close: () => client.close(),
   };
+}
+
+/** A Canvas user's list cache scope in user mode. */
+export function userCacheScope(userId: number): string {
+  return `user:${userId}`;
 }
 
 /**
@@ -122,6 +138,10 @@ export function userCredentials(
   };
   return {
     portFor,
+    cacheScope: (principal) => {
+      if (principal.kind !== "user") throw new TypeError("user mode needs a user principal");
+      return userCacheScope(principal.userId);
+    },
     forget: (userId) => {
       const entry = clients.get(userId);
       if (!entry) return;

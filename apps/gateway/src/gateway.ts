@@ -6,8 +6,9 @@ import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } fro
 import { type Logger, pino } from "pino";
 import { canvasLoggerFor } from "./canvas-logging.js";
 import type { GatewayContext } from "./context.js";
-import { type Credentials, serviceCredentials, userCredentials } from "./credentials.js";
+import { type Credentials, serviceCredentials, userCacheScope, userCredentials } from "./credentials.js";
 import { maskError } from "./errors.js";
+import { ListCache } from "./list-cache.js";
 import { createLoaders } from "./loaders.js";
 import { createGatewayLogger } from "./logger.js";
 import { GatewayMetrics } from "./metrics.js";
@@ -36,6 +37,8 @@ export interface Gateway {
   readonly handler: RequestListener;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** The cross-request list cache: its size, and `clear()` to drop every credential's lists. */
+  readonly listCache: { readonly stats: { entries: number; rows: number; inFlight: number }; clear(): void };
   /** Closes the Canvas clients. Call after the HTTP server stopped. */
   close(): Promise<void>;
 }
@@ -58,6 +61,15 @@ function yogaLogger(log: Logger): YogaLogger {
   };
 }
 
+/**
+ * `Cache-Control: no-cache` on a GraphQL request: read every list from Canvas again (and store
+ * the fresh answers), as HTTP caches revalidate on it.
+ */
+function wantsRefresh(request: Request): boolean {
+  const header = request.headers.get("cache-control");
+  return header !== null && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(header);
+}
+
 function corsFor(options: NormalizedOptions) {
   const allowed = new Set(options.corsOrigins);
   return (request: Request) => {
@@ -68,7 +80,7 @@ function corsFor(options: NormalizedOptions) {
       // Cookies cross origins only in user mode, and only to listed origins.
       credentials: options.mode === "user",
       methods: ["GET", "POST", "OPTIONS"],
-      allowedHeaders: ["content-type", "authorization", "x-api-key", "x-request-id"],
+      allowedHeaders: ["content-type", "authorization", "x-api-key", "x-request-id", "cache-control"],
       exposedHeaders: ["x-request-id"],
       maxAge: 600,
     };
@@ -99,6 +111,12 @@ export function createGateway(input: GatewayOptions): Gateway {
   const log = options.logger ?? (input.logger === false ? pino({ enabled: false }) : createGatewayLogger());
   const metrics = new GatewayMetrics(options.metricsRegistry, { processMetrics: options.processMetrics });
   const endpoint = options.graphqlEndpoint;
+  const listCache = new ListCache({
+    ...options.listCache,
+    onLookup: (list, result) => metrics.listCacheLookups.inc({ list, result }),
+    onEvict: (reason) => metrics.listCacheEvictions.inc({ reason }),
+  });
+  metrics.observeListCache(() => listCache.stats);
   const clientSettings = {
     baseUrl: options.canvasBaseUrl,
     tuning: options.canvasClient,
@@ -136,7 +154,11 @@ export function createGateway(input: GatewayOptions): Gateway {
       secureCookies: options.secureCookies,
       trustProxy: options.trustProxy,
       baseLog: log,
-      onLogin: (userId) => perUser.forget?.(userId),
+      // A new login may come with other scopes or roles: start from Canvas again.
+      onLogin: (userId) => {
+        perUser.forget?.(userId);
+        listCache.invalidateScope(userCacheScope(userId));
+      },
     });
   }
 
@@ -187,15 +209,21 @@ export function createGateway(input: GatewayOptions): Gateway {
       // Every Canvas request of this GraphQL request listens on it: dozens run at once.
       setMaxListeners(1000, signal);
       const canvas = credentials.portFor(state.principal);
+      const lists = listCache.scoped(credentials.cacheScope(state.principal), {
+        signal,
+        refresh: wantsRefresh(request),
+      });
       return {
         requestId: state.requestId,
         log: state.log,
         principal: state.principal,
         canvas,
+        lists,
         loaders: createLoaders(canvas, {
           strategy: options.loaderStrategy,
           signal,
           hooks: { onBatch: (loader, size) => metrics.loaderBatchSize.observe({ loader }, size) },
+          lists,
         }),
         signal,
         execution,
@@ -219,6 +247,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     handler: yoga as unknown as RequestListener,
     metrics,
     logger: log,
+    listCache,
     close: () => {
       closing ??= credentials.close();
       return closing;

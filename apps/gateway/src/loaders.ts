@@ -1,6 +1,15 @@
-import type { Assignment, Course, Enrollment, StudentSummary, Submission, User } from "@easel/canvas-client";
+import type {
+  Assignment,
+  Course,
+  Enrollment,
+  StudentSubmissions,
+  StudentSummary,
+  Submission,
+  User,
+} from "@easel/canvas-client";
 import DataLoader from "dataloader";
 import { type CanvasPort, MAX_STUDENT_IDS, ROLL_CALL_ASSIGNMENT_NAME } from "./canvas-port.js";
+import { ListCache, type ScopedLists } from "./list-cache.js";
 import type { LoaderStrategy } from "./options.js";
 
 /** `"<courseId>:<studentId>"`: the key of everything one student has in one course. */
@@ -31,16 +40,19 @@ function parseKey(key: string): number[] {
  * The per-request loaders. Each batch function groups its keys by course and makes one
  * paginated walk per course (per_page=100), or, when that costs fewer requests, one narrow
  * request per student. They return one result per key, in key order, with an `Error` in the
- * slot of a key whose course failed.
+ * slot of a key whose course failed. Every Canvas read goes through the request's view of the
+ * cross-request list cache (`ScopedLists`), which is keyed by the credential.
  *
  * **Create them per request** (the context factory does): they cache Canvas answers made with one
  * credential, and must never serve them to another request, let alone another user.
  */
 export interface Loaders {
-  /** The caller's own Canvas user (`users/self`). */
+  /** The caller's own Canvas user (`users/self`). Never cached across requests: it checks the credential. */
   viewer: DataLoader<"self", User>;
   /** The caller's courses (`GET /courses`, one walk). */
   courses: DataLoader<"mine", readonly Course[]>;
+  /** One course (`GET /courses/:id`), or primed from `courses`. */
+  course: DataLoader<number, Course>;
   /** The student enrollments of a course, one per student (first enrollment wins), Canvas order. */
   roster: Pick<DataLoader<number, readonly Enrollment[]>, "load">;
   /** One student's enrollment in a course, or null when Canvas has none the caller may see. */
@@ -92,17 +104,35 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+const one = () => 1;
+const count = (list: readonly unknown[]) => list.length;
+/** Memory follows submissions, not students: count both. */
+const submissionRows = (list: readonly StudentSubmissions[]) =>
+  list.reduce((sum, row) => sum + 1 + row.submissions.length, 0);
+
+/** No cross-request cache: what `createLoaders` uses when given no `lists`. */
+const uncached = () => new ListCache({ ttlMs: 0, maxEntries: 0, maxRows: 0, now: () => 0 }).scoped("none");
+
 /** Builds a request's loaders over one Canvas credential. */
 export function createLoaders(
   canvas: CanvasPort,
-  options: { strategy?: LoaderStrategy; signal?: AbortSignal; hooks?: LoaderHooks } = {},
+  options: {
+    strategy?: LoaderStrategy;
+    signal?: AbortSignal;
+    hooks?: LoaderHooks;
+    /** This request's view of the list cache, scoped to its credential. @default no cache */
+    lists?: ScopedLists;
+  } = {},
 ): Loaders {
   const naive = options.strategy === "naive-per-student";
   const signal = options.signal;
   const onBatch = options.hooks?.onBatch;
+  const lists = options.lists ?? uncached();
   // Known roster sizes of this request, and courses whose roster walk was started.
   const rosterSize = new Map<number, number>();
   const rosterRequested = new Set<number>();
+  const knownRosterSize = (courseId: number) =>
+    rosterSize.get(courseId) ?? lists.peek<readonly Enrollment[]>(courseId, "roster")?.length;
 
   const observe = <K, V>(name: string, fn: DataLoader.BatchLoadFn<K, V>): DataLoader.BatchLoadFn<K, V> => {
     return (keys) => {
@@ -118,37 +148,68 @@ export function createLoaders(
     }),
   );
 
+  const course: DataLoader<number, Course> = new DataLoader(
+    observe<number, Course>("course", (courseIds) =>
+      Promise.all(
+        courseIds.map((courseId) =>
+          lists
+            .read(courseId, "course", "", (s) => canvas.course(courseId, s), one)
+            .catch((error: unknown) => asError(error)),
+        ),
+      ),
+    ),
+  );
+
   const courses = new DataLoader<"mine", readonly Course[]>(
     observe("courses", async (keys) => {
-      const list = await canvas.courses(signal);
+      const list = await lists.read(
+        undefined,
+        "courses",
+        "",
+        async (s) => {
+          const fetched = await canvas.courses(s);
+          // The list answers `course(id)` for each of them too (same fields) in later requests.
+          // Primed when fetched, not on every hit: a primed entry must not outlive the list.
+          for (const row of fetched) lists.prime(row.id, "course", "", row, 1);
+          return fetched;
+        },
+        count,
+      );
+      for (const row of list) course.prime(row.id, row);
       return keys.map(() => list);
     }),
   );
+
+  /** The students of a course the credential can see: the walk, or (students) themselves. */
+  const walkRoster = async (courseId: number, walkSignal: AbortSignal | undefined) => {
+    let rows: Enrollment[];
+    try {
+      rows = await canvas.studentEnrollments(courseId, undefined, walkSignal);
+    } catch (error) {
+      // A student may not read the roster, only their own enrollment: the roster they
+      // can see is themselves. Anyone else keeps the FORBIDDEN.
+      if ((error as { code?: unknown }).code !== "CANVAS_FORBIDDEN") throw error;
+      rows = await canvas.studentEnrollments(courseId, "self", walkSignal).catch(() => {
+        throw error;
+      });
+      if (rows.length === 0) throw error;
+    }
+    const seen = new Set<number>();
+    const students: Enrollment[] = [];
+    for (const row of rows) {
+      if (seen.has(row.user_id)) continue;
+      seen.add(row.user_id);
+      students.push(row);
+    }
+    return students;
+  };
 
   const roster: DataLoader<number, readonly Enrollment[]> = new DataLoader(
     observe<number, readonly Enrollment[]>("roster", (courseIds) =>
       Promise.all(
         courseIds.map(async (courseId) => {
           try {
-            let rows: Enrollment[];
-            try {
-              rows = await canvas.studentEnrollments(courseId, undefined, signal);
-            } catch (error) {
-              // A student may not read the roster, only their own enrollment: the roster they
-              // can see is themselves. Anyone else keeps the FORBIDDEN.
-              if ((error as { code?: unknown }).code !== "CANVAS_FORBIDDEN") throw error;
-              rows = await canvas.studentEnrollments(courseId, "self", signal).catch(() => {
-                throw error;
-              });
-              if (rows.length === 0) throw error;
-            }
-            const seen = new Set<number>();
-            const students: Enrollment[] = [];
-            for (const row of rows) {
-              if (seen.has(row.user_id)) continue;
-              seen.add(row.user_id);
-              students.push(row);
-            }
+            const students = await lists.read(courseId, "roster", "", (s) => walkRoster(courseId, s), count);
             rosterSize.set(courseId, students.length);
             // The same walk answers every per-student enrollment lookup (grades, last attended):
             // the naive variant skips this on purpose, to show what it saves.
@@ -175,14 +236,21 @@ export function createLoaders(
       await Promise.all(
         [...groups].map(async ([courseId, wanted]) => {
           try {
-            if (
-              naive ||
-              (!rosterRequested.has(courseId) && perStudentIsCheaper(wanted.length, rosterSize.get(courseId)))
-            ) {
+            const haveRoster = rosterRequested.has(courseId) || lists.peek(courseId, "roster") !== undefined;
+            if (naive || (!haveRoster && perStudentIsCheaper(wanted.length, knownRosterSize(courseId)))) {
               await Promise.all(
                 wanted.map(async ({ studentId, index }) => {
                   try {
-                    const rows = await canvas.studentEnrollments(courseId, studentId, signal);
+                    // The naive strategy stands for "no batching, no sharing": it bypasses the cache.
+                    const rows = naive
+                      ? await canvas.studentEnrollments(courseId, studentId, signal)
+                      : await lists.read(
+                          courseId,
+                          "enrollment",
+                          String(studentId),
+                          (s) => canvas.studentEnrollments(courseId, studentId, s),
+                          count,
+                        );
                     results[index] = rows.find((row) => row.user_id === studentId) ?? null;
                   } catch (error) {
                     results[index] = asError(error);
@@ -207,7 +275,9 @@ export function createLoaders(
     observe("assignments", (courseIds) =>
       Promise.all(
         courseIds.map((courseId) =>
-          canvas.assignments(courseId, signal).catch((error: unknown) => asError(error)),
+          lists
+            .read(courseId, "assignments", "", (s) => canvas.assignments(courseId, s), count)
+            .catch((error: unknown) => asError(error)),
         ),
       ),
     ),
@@ -260,10 +330,26 @@ export function createLoaders(
             // Grouped answers are paginated by STUDENT: k wanted students cost ceil(k/100)
             // requests in id chunks of 100, never more than `student_ids[]=all` (which also
             // walks students the roster does not show, e.g. concluded ones), and fetch only
-            // what is wanted.
-            const studentIds = [...new Set(wanted.map((w) => w.studentId))];
-            const rows = await canvas.groupedSubmissions(courseId, studentIds, assignmentFilter, signal);
-            const byUser = new Map(rows.map((row) => [row.user_id, row.submissions]));
+            // what is wanted. Ids are sorted before chunking, so the same students make the
+            // same chunks (cache keys) whatever order the resolvers asked in.
+            const studentIds = [...new Set(wanted.map((w) => w.studentId))].sort((a, b) => a - b);
+            const filter = assignmentIds.join(",");
+            const chunks: number[][] = [];
+            for (let i = 0; i < studentIds.length; i += MAX_STUDENT_IDS) {
+              chunks.push(studentIds.slice(i, i + MAX_STUDENT_IDS));
+            }
+            const pages = await Promise.all(
+              chunks.map((chunk) =>
+                lists.read(
+                  courseId,
+                  "submissions",
+                  `${filter}|${chunk.join(",")}`,
+                  (s) => canvas.groupedSubmissions(courseId, chunk, assignmentFilter, s),
+                  submissionRows,
+                ),
+              ),
+            );
+            const byUser = new Map(pages.flat().map((row) => [row.user_id, row.submissions]));
             for (const { studentId, index } of wanted) results[index] = byUser.get(studentId) ?? [];
           } catch (error) {
             for (const { index } of wanted) results[index] = asError(error);
@@ -282,11 +368,20 @@ export function createLoaders(
         [...groups].map(async ([courseId, wanted]) => {
           try {
             const distinct = new Set(wanted.map((w) => w.studentId)).size;
-            if (naive || perStudentIsCheaper(distinct, rosterSize.get(courseId))) {
+            const haveAll = lists.peek(courseId, "summaries") !== undefined;
+            if (naive || (!haveAll && perStudentIsCheaper(distinct, knownRosterSize(courseId)))) {
               await Promise.all(
                 wanted.map(async ({ studentId, index }) => {
                   try {
-                    const rows = await canvas.studentSummaries(courseId, studentId, signal);
+                    const rows = naive
+                      ? await canvas.studentSummaries(courseId, studentId, signal)
+                      : await lists.read(
+                          courseId,
+                          "summary",
+                          String(studentId),
+                          (s) => canvas.studentSummaries(courseId, studentId, s),
+                          count,
+                        );
                     results[index] = rows.find((row) => row.id === studentId) ?? null;
                   } catch (error) {
                     results[index] = asError(error);
@@ -295,7 +390,13 @@ export function createLoaders(
               );
               return;
             }
-            const rows = await canvas.studentSummaries(courseId, undefined, signal);
+            const rows = await lists.read(
+              courseId,
+              "summaries",
+              "",
+              (s) => canvas.studentSummaries(courseId, undefined, s),
+              count,
+            );
             const byId = new Map(rows.map((row) => [row.id, row]));
             for (const { studentId, index } of wanted) results[index] = byId.get(studentId) ?? null;
           } catch (error) {
@@ -329,6 +430,7 @@ export function createLoaders(
   return {
     viewer,
     courses,
+    course,
     roster: { load: loadRoster },
     enrollment,
     assignments,

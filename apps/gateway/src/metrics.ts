@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -17,6 +17,10 @@ export class GatewayMetrics {
   readonly canvasRequestsPerOperation: Histogram<never>;
   readonly tokenRefreshes: Counter<"mode">;
   readonly loaderBatchSize: Histogram<"loader">;
+  readonly listCacheLookups: Counter<"list" | "result">;
+  readonly listCacheEvictions: Counter<"reason">;
+  readonly listCacheSize: Gauge<"unit">;
+  #listCacheStats: (() => { entries: number; rows: number }) | undefined;
 
   constructor(registry: Registry = new Registry(), options: { processMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -72,6 +76,36 @@ export class GatewayMetrics {
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
       registers,
     });
+    this.listCacheLookups = new Counter({
+      name: "easel_gateway_list_cache_lookups_total",
+      help: "Cross-request list cache lookups, by Canvas list and result (hit, shared: joined a fetch already running, miss, refresh: the client sent Cache-Control: no-cache).",
+      labelNames: ["list", "result"],
+      registers,
+    });
+    this.listCacheEvictions = new Counter({
+      name: "easel_gateway_list_cache_evictions_total",
+      help: "Lists dropped from the cache to stay within its bounds (lru) or because their TTL passed (expired).",
+      labelNames: ["reason"],
+      registers,
+    });
+    const stats = () => this.#listCacheStats?.();
+    this.listCacheSize = new Gauge({
+      name: "easel_gateway_list_cache_size",
+      help: "What the list cache holds now: lists (unit=entries) and Canvas objects in them (unit=rows).",
+      labelNames: ["unit"],
+      registers,
+      collect() {
+        const now = stats();
+        if (!now) return;
+        this.set({ unit: "entries" }, now.entries);
+        this.set({ unit: "rows" }, now.rows);
+      },
+    });
     if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: "easel_gateway_" });
+  }
+
+  /** Where the size gauge reads from (the gateway's list cache). */
+  observeListCache(stats: () => { entries: number; rows: number }): void {
+    this.#listCacheStats = stats;
   }
 }

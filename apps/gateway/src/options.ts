@@ -60,6 +60,28 @@ interface CommonOptions {
   /** `/readyz` gives Canvas this long to answer. @default 2000 */
   readinessTimeoutMs?: number;
   /**
+   * How long whole Canvas lists (a course, its roster, student summaries, assignments, submission
+   * chunks, the course list) are reused across requests, per credential: a client paging a big
+   * course with `after`, or asking again, costs Canvas nothing until then. `updateGrades` and
+   * `setLastAttended` drop the course's lists at once. **A change made in Canvas itself (a grade,
+   * a dropped student, a revoked permission) shows only after this long.** `0` turns the cache off.
+   * @default 60
+   */
+  listCacheTtlSeconds?: number;
+  /** Lists the cache holds at most (least recently used out). @default 1000 */
+  listCacheMaxEntries?: number;
+  /**
+   * Rows (Canvas objects: enrollments, summaries, submissions…) the cache holds at most, across
+   * lists (least recently used out): what bounds its memory, about 0.5 KB a row, so ~125 MB at
+   * the default. @default 250000
+   */
+  listCacheMaxRows?: number;
+  /**
+   * The list cache's clock, in milliseconds (monotonic). For tests: pass a fake one to expire
+   * entries without sleeping. @default performance.now
+   */
+  clock?: () => number;
+  /**
    * **Benchmark only.** `"naive-per-student"` resolves every student's grades, engagement and
    * submissions with requests of its own, to measure what batching saves. Never in production.
    * @deprecated only to make it stand out
@@ -148,6 +170,7 @@ interface NormalizedCommon {
   readinessCacheMs: number;
   readinessTimeoutMs: number;
   loaderStrategy: LoaderStrategy;
+  listCache: { ttlMs: number; maxEntries: number; maxRows: number; now: () => number };
 }
 
 export type NormalizedOptions =
@@ -277,6 +300,9 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
   ) {
     throw invalid("logger", "a pino logger or false", options.logger);
   }
+  if (options.clock !== undefined && typeof options.clock !== "function") {
+    throw invalid("clock", "a function returning milliseconds", options.clock);
+  }
   const common: NormalizedCommon = {
     canvasBaseUrl: httpUrl("canvasBaseUrl", options.canvasBaseUrl),
     graphqlEndpoint,
@@ -298,6 +324,12 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
     readinessCacheMs: int("readinessCacheMs", options.readinessCacheMs, 5_000, 0, 3_600_000),
     readinessTimeoutMs: int("readinessTimeoutMs", options.readinessTimeoutMs, 2_000, 1, 60_000),
     loaderStrategy,
+    listCache: {
+      ttlMs: int("listCacheTtlSeconds", options.listCacheTtlSeconds, 60, 0, 86_400) * 1000,
+      maxEntries: int("listCacheMaxEntries", options.listCacheMaxEntries, 1_000, 1, 1_000_000),
+      maxRows: int("listCacheMaxRows", options.listCacheMaxRows, 250_000, 1, 100_000_000),
+      now: options.clock ?? (() => performance.now()),
+    },
   };
 
   if (options.mode === "service") {

@@ -114,7 +114,18 @@ describe("/metrics", () => {
     expect(text).toMatch(/easel_gateway_dataloader_batch_size_sum\{loader="summary"\} 12/);
     expect(text).toMatch(/easel_gateway_canvas_requests_per_operation_count \d+/);
     expect(text).toMatch(/easel_gateway_graphql_errors_total\{code="NOT_FOUND"\} 1/);
+    // Asked again: served from the cache, the 404 asked of Canvas again (failures are not stored).
+    expect((await gql(gateway, OUTSIDE_QUERY)).status).toBe(200);
+    expect((await gql(gateway, '{ course(id: "999") { id } }')).status).toBe(404);
+    const again = await (await get(gateway, "/metrics")).text();
+    expect(again).toMatch(/easel_gateway_list_cache_lookups_total\{list="roster",result="hit"\} 1/);
+    expect(again).toMatch(/easel_gateway_list_cache_lookups_total\{list="course",result="miss"\} 3/);
+    expect(again).toMatch(/easel_gateway_list_cache_lookups_total\{list="course",result="hit"\} 1/);
     expect(text).toContain("easel_gateway_token_refreshes_total");
+    // The list cache: the course's roster was fetched (miss); the 404 course was not stored.
+    expect(text).toMatch(/easel_gateway_list_cache_lookups_total\{list="roster",result="miss"\} 1/);
+    expect(text).toMatch(/easel_gateway_list_cache_lookups_total\{list="course",result="miss"\} 2/);
+    expect(text).toMatch(/easel_gateway_list_cache_size\{unit="entries"\} 3/);
     // Label values are templates: no raw ids, no query strings.
     expect(text).not.toMatch(/courses\/1\//);
   });
@@ -146,7 +157,10 @@ describe("/metrics", () => {
 
 describe("request ids and structured logs", () => {
   it("keeps a well-formed incoming x-request-id, echoes it, and tags every log line of the request with it", async () => {
-    const result = await gql(gateway, OUTSIDE_QUERY, { headers: { "x-request-id": "req-ops-42" } });
+    // no-cache: the lists were cached by an earlier test; this one needs its Canvas requests.
+    const result = await gql(gateway, OUTSIDE_QUERY, {
+      headers: { "x-request-id": "req-ops-42", "cache-control": "no-cache" },
+    });
     expect(result.headers.get("x-request-id")).toBe("req-ops-42");
     const lines = logs.lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)

@@ -150,6 +150,45 @@ describe("user mode: each person sees what their own Canvas token can see", () =
     }
   });
 
+  it("with the list cache on, a user's cached lists are never read for another user (same course)", async () => {
+    const teacherSession = await login(teacher.login);
+    const studentSession = await login(student.login);
+    const teacherToken = (await store.get(`user:${teacher.id}`))!.access_token;
+    const studentToken = (await store.get(`user:${student.id}`))!.access_token;
+    type Roster = { course: { students: { totalCount: number; nodes: Array<{ id: string }> } } };
+
+    // The teacher warms the cache with the whole roster of course 1.
+    const warm = await query(teacherSession.cookie, ROSTER);
+    expect((warm.body.data as Roster).course.students.totalCount).toBeGreaterThan(1);
+    expect((await query(teacherSession.cookie, ROSTER)).status).toBe(200);
+
+    // The student asks for the same course: Canvas is asked with the student's token, and the
+    // answer is what that token sees (themselves), not the teacher's cached roster.
+    sim.resetStats();
+    const asStudent = await query(studentSession.cookie, ROSTER);
+    const seen = (asStudent.body.data as Roster).course.students;
+    expect(seen.totalCount).toBe(1);
+    expect(seen.nodes.map((n) => n.id)).toEqual([String(student.id)]);
+    expect(Object.keys(sim.stats().requests.byToken)).toEqual([tokenFingerprint(studentToken)]);
+    expect(sim.stats().requests.total).toBeGreaterThan(1);
+
+    // Both views are now cached, each under its own user: repeats cost nothing and stay apart.
+    sim.resetStats();
+    const [teacherAgain, studentAgain] = await Promise.all([
+      query(teacherSession.cookie, ROSTER),
+      query(studentSession.cookie, ROSTER),
+    ]);
+    expect((teacherAgain.body.data as Roster).course.students.totalCount).toBe(
+      (warm.body.data as Roster).course.students.totalCount,
+    );
+    expect((studentAgain.body.data as Roster).course.students.totalCount).toBe(1);
+    // Only `viewer` (never cached: it checks the credential) reached Canvas, once per user.
+    expect(sim.stats().requests.byRoute).toEqual({ "GET /api/v1/users/:id": 2 });
+    expect(Object.keys(sim.stats().requests.byToken).sort()).toEqual(
+      [tokenFingerprint(teacherToken), tokenFingerprint(studentToken)].sort(),
+    );
+  });
+
   it("every Canvas request of the student's query carries the student's token", async () => {
     const session = await login(student.login);
     const token = (await store.get(`user:${student.id}`))!.access_token;

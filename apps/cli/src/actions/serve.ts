@@ -83,6 +83,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     graphiql: flags.graphiql === true,
     introspection: flags.introspection === true,
     requestTimeoutMs: flags.requestTimeout,
+    listCacheTtlSeconds: flags.listCacheTtl,
     logger: createGatewayLogger({ level: flags.logLevel }),
     port: flags.port,
     host: flags.host,

@@ -13,6 +13,7 @@ export interface ServeFlags {
   graphiql?: boolean;
   introspection?: boolean;
   requestTimeout: number;
+  listCacheTtl: number;
   redirectUri?: string;
   logLevel: string;
 }
@@ -53,6 +54,15 @@ export function registerServeCommands(program: Command): void {
     .option("--graphiql", "serve GraphiQL on GET /graphql")
     .option("--introspection", "allow introspection queries")
     .option("--request-timeout <ms>", "budget of one GraphQL request", integerIn(1, 3_600_000), 30_000)
+    .addOption(
+      new Option(
+        "--list-cache-ttl <seconds>",
+        "reuse whole Canvas lists (roster, summaries, submissions...) across requests of one credential this long; 0 = off",
+      )
+        .env("EASEL_GATEWAY_LIST_CACHE_TTL")
+        .argParser(integerIn(0, 86_400))
+        .default(60),
+    )
     .option(
       "--redirect-uri <url>",
       "user mode: OAuth redirect URI (env CANVAS_REDIRECT_URI; default <origin>/auth/callback)",
@@ -72,6 +82,9 @@ Service mode (one Canvas credential; clients send an API key):
 User mode (each person logs in at /auth/login; their token is stored under user:<canvas id>):
   CANVAS_CLIENT_ID, CANVAS_CLIENT_SECRET   the Canvas developer key
   EASEL_SESSION_SECRET    signs session cookies (>= 32 chars); default: random, so restarts end sessions
+Both modes:
+  EASEL_GATEWAY_LIST_CACHE_TTL   seconds, as --list-cache-ttl (the flag wins). Changes made in Canvas
+                          itself show after at most this long; the gateway's own mutations show at once.
 Examples:
   $ EASEL_GATEWAY_KEYS=$(openssl rand -hex 24) easel serve --base-url https://school.instructure.com --store redis://127.0.0.1:6379
   $ easel serve --mode user --store redis://127.0.0.1:6379 --cors https://app.example.edu

@@ -13,10 +13,6 @@ import { StudentRef, studentOf } from "./student.js";
  */
 const PAGE = { defaultSize: 100, maxSize: 1000 } as const;
 
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
 export const TermRef = builder.objectRef<Term>("Term").implement({
   fields: (t) => ({
     id: t.exposeID("id", { nullable: false }),
@@ -29,8 +25,7 @@ export const TermRef = builder.objectRef<Term>("Term").implement({
 /** Loaded by id through the dataloader plugin (one loader per request context). */
 export const CourseRef = builder.loadableObject("Course", {
   description: "A Canvas course the caller can see.",
-  load: (ids: number[], ctx: GatewayContext) =>
-    Promise.all(ids.map((id) => ctx.canvas.course(id, ctx.signal).catch(asError))),
+  load: (ids: number[], ctx: GatewayContext) => ctx.loaders.course.loadMany(ids),
   fields: (t) => ({
     id: t.exposeID("id", { nullable: false, description: 'The Canvas course id, e.g. "1".' }),
     name: t.exposeString("name", { nullable: false }),
@@ -42,7 +37,7 @@ export const CourseRef = builder.loadableObject("Course", {
     students: t.connection({
       type: StudentRef,
       description:
-        "Students (student enrollments), in Canvas's order. The whole roster is read once per request (Canvas pages of 100) whatever `first` is; `first` defaults to 100, at most 1000.",
+        "Students (student enrollments), in Canvas's order. The whole roster is read once (Canvas pages of 100) whatever `first` is, and kept for the list cache's TTL, so the next page (`after`) costs Canvas nothing more; `first` defaults to 100, at most 1000.",
       resolve: async (course: Course, args, ctx) => {
         const rows = await ctx.loaders.roster.load(course.id);
         return resolveArrayConnection(

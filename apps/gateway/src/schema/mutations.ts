@@ -1,3 +1,4 @@
+import type { LastAttendedResult, Progress } from "@easel/canvas-client";
 import type { GradeChange } from "../canvas-port.js";
 import { badInput } from "../errors.js";
 import { builder } from "./builder.js";
@@ -45,7 +46,7 @@ builder.mutationFields((t) => ({
       assignmentId: t.arg.id({ required: true }),
       grades: t.arg({ type: [GradeInputRef], required: true }),
     },
-    resolve: (_root, args, ctx) => {
+    resolve: async (_root, args, ctx) => {
       const courseId = canvasId(args.courseId, "courseId");
       const assignmentId = canvasId(args.assignmentId, "assignmentId");
       if (args.grades.length === 0 || args.grades.length > MAX_GRADES) {
@@ -61,7 +62,18 @@ builder.mutationFields((t) => ({
         }
         return { studentId, postedGrade: g.postedGrade, excuse: g.excuse, comment: g.comment };
       });
-      return ctx.canvas.updateGrades(courseId, assignmentId, changes);
+      let progress: Progress;
+      try {
+        progress = await ctx.canvas.updateGrades(courseId, assignmentId, changes);
+      } catch (error) {
+        ctx.lists.invalidateCourse(courseId);
+        throw error;
+      }
+      // Every credential's view of the course changes. The job runs on after this: reads made
+      // meanwhile are dropped again when `progress` sees it finish.
+      ctx.lists.invalidateCourse(courseId, { everyone: true });
+      ctx.lists.watchJob(progress.id, courseId);
+      return progress;
     },
   }),
   setLastAttended: t.field({
@@ -76,7 +88,14 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const courseId = canvasId(args.courseId, "courseId");
       const studentId = canvasId(args.studentId, "studentId");
-      const result = await ctx.canvas.setLastAttended(courseId, studentId, args.date);
+      let result: LastAttendedResult;
+      try {
+        result = await ctx.canvas.setLastAttended(courseId, studentId, args.date);
+      } catch (error) {
+        ctx.lists.invalidateCourse(courseId);
+        throw error;
+      }
+      ctx.lists.invalidateCourse(courseId, { everyone: true });
       return { courseId, studentId, date: result?.date ?? args.date };
     },
   }),

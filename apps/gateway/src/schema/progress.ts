@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Progress } from "@easel/canvas-client";
+import type { GatewayContext } from "../context.js";
 import { badInput } from "../errors.js";
 import { builder } from "./builder.js";
 import { canvasId } from "./ids.js";
@@ -14,6 +15,15 @@ export const ProgressStateRef = builder.enumType("ProgressState", {
 });
 
 const DONE = new Set(["completed", "failed"]);
+
+/**
+ * A bulk grade update this gateway started changed its course when it finished: drop the
+ * course's cached lists (once), so reads cached while it ran do not outlive it.
+ */
+function observed(progress: Progress, ctx: GatewayContext): Progress {
+  if (DONE.has(progress.workflow_state)) ctx.lists.jobDone(progress.id);
+  return progress;
+}
 
 export const ProgressRef = builder.objectRef<Progress>("Progress").implement({
   description:
@@ -43,7 +53,8 @@ builder.queryField("progress", (t) =>
     type: ProgressRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.canvas.progress(canvasId(args.id, "id"), ctx.signal),
+    resolve: async (_root, args, ctx) =>
+      observed(await ctx.canvas.progress(canvasId(args.id, "id"), ctx.signal), ctx),
   }),
 );
 
@@ -65,7 +76,7 @@ builder.subscriptionField("progress", (t) =>
       if (interval < 200 || interval > 10_000) throw badInput("intervalMs must be from 200 to 10000");
       const deadline = Date.now() + MAX_POLL_MS;
       for (;;) {
-        const progress = await ctx.canvas.progress(id, ctx.requestSignal);
+        const progress = observed(await ctx.canvas.progress(id, ctx.requestSignal), ctx);
         yield progress;
         if (DONE.has(progress.workflow_state) || Date.now() > deadline) return;
         await sleep(interval, undefined, { signal: ctx.requestSignal });
