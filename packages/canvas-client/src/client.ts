@@ -89,9 +89,13 @@ export interface CanvasClientStats {
   /** Response body bytes received. */
   bytes: number;
   byStatus: Record<string, number>;
+  /** Requests the bucket (as modelled) has room for at once now, at most `maxConcurrency`. */
   concurrencyLimit: number;
   inFlight: number;
-  /** Last `X-Rate-Limit-Remaining`, plus what has leaked since (pacing on only). */
+  /**
+   * `X-Rate-Limit-Remaining` as the pacer estimates it now: the last answers, plus what has leaked
+   * since, less the up-front cost of the requests in flight (pacing on only).
+   */
   rateLimitRemaining: number | undefined;
 }
 
@@ -628,7 +632,22 @@ export class CanvasClient {
       const cost = headerNumber(headers, "x-request-cost");
       const requestId = header(headers, "x-request-context-id") ?? header(headers, "x-request-id");
       const throttled = status === 429 || (status === 403 && /rate limit exceeded/i.test(text));
-      if (!throttled) this.pacer.observe(remaining, cost);
+      let throttleBackoffMs = 0;
+      if (throttled) {
+        throttles++;
+        this.counters.throttled++;
+        const retryAfter = parseRetryAfter(header(headers, "retry-after"));
+        throttleBackoffMs = Math.max(
+          backoffDelay(throttles, minDelayMs, maxDelayMs),
+          Math.min(retryAfter ?? 0, maxDelayMs),
+        );
+        // With pacing on, the pacer holds EVERY request until the bucket has room again; the first
+        // throttle needs no extra delay, repeated ones (or a Retry-After) add the backoff.
+        const again = throttles > 1 || retryAfter !== undefined;
+        this.pacer.throttled(again && throttles <= rateLimitRetries ? throttleBackoffMs : 0);
+      } else {
+        this.pacer.observe(remaining, cost);
+      }
       release();
       this.logger.debug(
         { method, path: logPath, status, durationMs, cost, remaining, attempt, requestId },
@@ -685,23 +704,10 @@ export class CanvasClient {
       };
 
       if (throttled) {
-        throttles++;
-        this.counters.throttled++;
         if (throttles > rateLimitRetries) {
           throw new CanvasRateLimitError(describe("RATE_LIMITED"), details);
         }
-        const retryAfter = parseRetryAfter(header(headers, "retry-after"));
-        const backoff = Math.max(
-          backoffDelay(throttles, minDelayMs, maxDelayMs),
-          Math.min(retryAfter ?? 0, maxDelayMs),
-        );
-        let delayMs = backoff;
-        if (this.options.pacing.enabled) {
-          // The pacer holds EVERY request until the bucket has leaked enough; the first throttle
-          // needs no extra delay, repeated ones add growing backoff.
-          this.pacer.throttled(remaining, throttles > 1 || retryAfter !== undefined ? backoff : 0);
-          delayMs = 0;
-        }
+        const delayMs = this.options.pacing.enabled ? 0 : throttleBackoffMs;
         this.logger.warn(
           { method, path: logPath, status, attempt, remaining, throttles, delayMs },
           "Canvas throttled the request (rate limit); backing off",

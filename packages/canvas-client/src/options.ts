@@ -24,19 +24,36 @@ export interface RetryOptions {
   rateLimitRetries?: number;
 }
 
-/** Adaptive pacing on Canvas's leaky bucket (`X-Rate-Limit-Remaining`, `X-Request-Cost`). */
+/**
+ * Adaptive pacing on Canvas's leaky bucket (`X-Rate-Limit-Remaining`, `X-Request-Cost`): the client
+ * models the bucket and starts each request as soon as the bucket has room for it, so it runs near
+ * the high-water mark without being refused. The defaults are Canvas's own settings.
+ */
 export interface PacingOptions {
   /** `false` turns adaptive pacing off (throttled requests are still retried). @default true */
   enabled?: boolean;
-  /** Below this many units remaining, one request at a time. @default 150 */
+  /**
+   * Units kept free beyond the up-front cost of the requests in flight and the next one. Larger
+   * values trade speed for safety when other programs share the token's bucket unseen (each unit
+   * costs `1 / leakPerSecond` seconds once per export, not per request).
+   * @default 0.2
+   */
+  reserve?: number;
+  /**
+   * Optional extra cap: below this many units remaining, one request at a time. Not needed with
+   * Canvas (the model lowers concurrency as the bucket fills); setting it only slows the client.
+   * @default undefined (off)
+   */
   serializeBelow?: number;
   /**
-   * Below this many units remaining, wait for the bucket to leak before starting a request.
-   * Canvas refuses a request when what remains is not more than `upFrontCost`, so keep it above that.
-   * @default 100
+   * Optional extra floor: no request starts until the room the bucket would report, less the
+   * requests in flight, is at least this. The model already waits until a request fits
+   * (`upFrontCost + reserve`); a higher floor idles `(pauseBelow - upFrontCost) / leakPerSecond`
+   * seconds longer per export.
+   * @default undefined (off)
    */
   pauseBelow?: number;
-  /** Canvas's outflow (`request_throttle.outflow`). @default 10 */
+  /** Canvas's outflow (`request_throttle.outflow`), units per second. @default 10 */
   leakPerSecond?: number;
   /** Units Canvas charges per request in flight (`up_front_cost`). @default 50 */
   upFrontCost?: number;
@@ -117,6 +134,10 @@ function numberOption(name: string, value: unknown, fallback: number, min: numbe
   return value;
 }
 
+function optionalNumber(name: string, value: unknown, min: number): number | undefined {
+  return value === undefined ? undefined : numberOption(name, value, 0, min);
+}
+
 function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "");
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -189,8 +210,9 @@ export function normalizeOptions(options: CanvasClientOptions): NormalizedOption
   }
   const pacing: PacingSettings = {
     enabled: pacingInput.enabled ?? true,
-    serializeBelow: numberOption("pacing.serializeBelow", pacingInput.serializeBelow, 150, 0),
-    pauseBelow: numberOption("pacing.pauseBelow", pacingInput.pauseBelow, 100, 0),
+    reserve: numberOption("pacing.reserve", pacingInput.reserve, 0.2, 0),
+    serializeBelow: optionalNumber("pacing.serializeBelow", pacingInput.serializeBelow, 0),
+    pauseBelow: optionalNumber("pacing.pauseBelow", pacingInput.pauseBelow, 0),
     leakPerSecond: numberOption("pacing.leakPerSecond", pacingInput.leakPerSecond, 10, 0.001),
     upFrontCost: numberOption("pacing.upFrontCost", pacingInput.upFrontCost, 50, 0),
     bucketSize: numberOption("pacing.bucketSize", pacingInput.bucketSize, 600, 1),

@@ -1,11 +1,13 @@
 /** Normalised pacing settings (see `PacingOptions` in options.ts for the documentation). */
 export interface PacingSettings {
   enabled: boolean;
-  serializeBelow: number;
-  pauseBelow: number;
   leakPerSecond: number;
   upFrontCost: number;
   bucketSize: number;
+  reserve: number;
+  /** Extra caps, only when the caller set them (the bucket model needs neither). */
+  serializeBelow: number | undefined;
+  pauseBelow: number | undefined;
 }
 
 interface Waiter {
@@ -15,24 +17,46 @@ interface Waiter {
   onAbort: (() => void) | undefined;
 }
 
+// Weight of the newest `X-Request-Cost` in the running average.
+const COST_WEIGHT = 0.2;
+// After a throttle the model was wrong (another client on the same token, a request cost more
+// than expected): keep this much more room per throttle, shrinking again with healthy answers.
+const SLACK_DECAY = 0.95;
+
 /**
- * Gatekeeper for request starts: at most `limit` requests in flight, where `limit` follows
- * Canvas's leaky bucket as reported by `X-Rate-Limit-Remaining`.
+ * Gatekeeper for request starts, driven by a model of Canvas's leaky bucket.
  *
- * Canvas adds 50 units per request in flight (credited back at the end) plus each request's cost
- * (`X-Request-Cost`), refuses new requests once 600 units are used, and leaks 10 units a second.
- * So: while plenty remains, run `maxConcurrency` requests; as it shrinks, run fewer (each one
- * in flight holds `upFrontCost`); below `serializeBelow` run one at a time; below `pauseBelow`
- * wait for the bucket to leak before the next start. After each healthy answer the limit grows
- * back by one, so a brief dip does not leave the client crawling.
+ * Canvas counts, per token, the cost of finished requests (`X-Request-Cost`) plus `upFrontCost`
+ * for every request in flight, leaks `leakPerSecond`, and refuses a request if adding its
+ * up-front cost takes the count to the high-water mark. `X-Rate-Limit-Remaining` is the room left
+ * after an answer, with the up-front cost of the OTHER requests then in flight still held.
+ *
+ * The pacer keeps `settled`: the room the bucket would report with nothing in flight. It follows
+ * it by its own accounting (each answer's cost taken out, the leak added back, up to the
+ * high-water mark), pinned between what each answer's header proves: at least `remaining`, at
+ * most `remaining` plus the up-front cost of our other requests in flight (the first answer, with
+ * no history, is read at that upper end: a wrong guess costs one refusal, which corrects it,
+ * while the lower end would idle until the leak caught up). A request starts as soon as the room, less what the requests in
+ * flight hold, covers its own up-front cost plus `reserve`; otherwise the pacer waits exactly
+ * until the leak makes that true. So the bucket is run near its high-water mark instead of being
+ * kept far from it: while there is room, up to `maxConcurrency` run; as it fills, fewer (the
+ * concurrency the bucket allows is room / upFrontCost); and when full, requests start at the rate
+ * the leak sustains (`leakPerSecond / cost` a second). Timing errors (answers travel, timers fire
+ * late) all make the model more careful, never less.
+ *
+ * A throttled answer proves the bucket was fuller than modelled: the room is cut to what that
+ * refusal implies, one request at a time until answers are healthy again (the limit grows back by
+ * one per answer), and each throttle adds `upFrontCost` of temporary slack.
  */
 export class Pacer {
   private active = 0;
   private limit: number;
   private readonly waiters: Waiter[] = [];
-  private remaining: number | undefined;
-  private remainingAt = 0;
+  /** Room with nothing in flight, as of `settledAt`; undefined until an answer carries the header. */
+  private settled: number | undefined;
+  private settledAt = 0;
   private avgCost: number | undefined;
+  private slack = 0;
   private pauseUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
@@ -47,7 +71,7 @@ export class Pacer {
   /** Resolves when a request may start; the caller must `release()` exactly once afterwards. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.waiters.length === 0 && this.active < this.limit && this.gateDelay() <= 0) {
+    if (this.waiters.length === 0 && this.active < this.concurrencyCap() && this.gateDelay() <= 0) {
       this.active++;
       return Promise.resolve();
     }
@@ -72,44 +96,63 @@ export class Pacer {
     this.pump();
   }
 
-  /** Feed the rate-limit headers of an answer (call before `release()`). */
+  /** Feed the rate-limit headers of a healthy answer (call before `release()`). */
   observe(remaining: number | undefined, cost: number | undefined): void {
-    if (cost !== undefined && cost >= 0) {
-      this.avgCost = this.avgCost === undefined ? cost : this.avgCost * 0.8 + cost * 0.2;
+    const known = cost !== undefined && cost >= 0;
+    if (known) {
+      this.avgCost =
+        this.avgCost === undefined ? cost : this.avgCost * (1 - COST_WEIGHT) + cost * COST_WEIGHT;
     }
     if (remaining === undefined || !this.settings.enabled) return;
-    this.remaining = remaining;
-    this.remainingAt = Date.now();
-    // On Canvas, `remaining` still counts the up-front cost of the OTHER requests in flight (they
-    // get it back), so the room for parallel requests is judged on the settled figure. Whether to
-    // serialize is judged on the raw one: a server that does not overlap requests never adds it.
-    const settled = remaining + Math.max(0, this.active - 1) * this.settings.upFrontCost;
-    const target = remaining < this.settings.serializeBelow ? 1 : this.targetLimit(settled);
-    if (target < this.limit) this.limit = target;
-    else if (target > this.limit) this.limit++;
+    const now = Date.now();
+    // Our other requests in flight may or may not have been inside Canvas when it answered.
+    const others = Math.max(0, this.active - 1);
+    const lowest = remaining;
+    // ...but the bucket never holds more room than its high-water mark.
+    const highest = Math.max(
+      lowest,
+      Math.min(remaining + others * this.settings.upFrontCost, this.settings.bucketSize),
+    );
+    const before = this.settledNow(now);
+    const accounted = before === undefined ? highest : before - (known ? cost : (this.avgCost ?? 0));
+    this.settled = Math.min(highest, Math.max(lowest, accounted));
+    this.settledAt = now;
+    this.slack *= SLACK_DECAY;
+    if (this.limit < this.maxConcurrency) this.limit++;
     this.pump();
   }
 
   /**
-   * A throttled answer (429 / 403 "Rate Limit Exceeded"). With pacing on, everyone slows down:
-   * one request at a time, and no start before the bucket has leaked back to `pauseBelow`, plus
-   * `extraDelayMs` (growing with consecutive throttles, from the retry policy).
+   * A throttled answer (429 / 403 "Rate Limit Exceeded"; call before `release()`). With pacing
+   * on, the model takes the refusal into account (see the class comment) and starts wait
+   * `extraDelayMs` more (growing with consecutive throttles, from the retry policy).
    */
-  throttled(remaining: number | undefined, extraDelayMs: number): void {
+  throttled(extraDelayMs: number): void {
     if (!this.settings.enabled) return;
-    this.remaining = Math.min(remaining ?? 0, this.estimatedRemaining() ?? 0);
-    this.remainingAt = Date.now();
+    const now = Date.now();
+    // Refused means: settled room <= up-front cost of what was in flight, the refused one included.
+    const proven = Math.max(1, this.active) * this.settings.upFrontCost;
+    this.settled = Math.min(this.settledNow(now) ?? proven, proven);
+    this.settledAt = now;
+    this.slack = Math.min(this.slack + this.settings.upFrontCost, this.settings.bucketSize / 4);
     this.limit = 1;
-    this.pauseUntil = Math.max(this.pauseUntil, Date.now() + extraDelayMs);
+    this.pauseUntil = Math.max(this.pauseUntil, now + extraDelayMs);
     this.pump();
   }
 
   /** Figures for `client.stats()`. */
   snapshot(): { concurrencyLimit: number; inFlight: number; rateLimitRemaining: number | undefined } {
+    const settled = this.settledNow(Date.now());
+    let fits = this.maxConcurrency;
+    if (settled !== undefined) {
+      const room = settled - this.settings.reserve - this.slack;
+      fits = Math.max(1, Math.min(fits, Math.floor(room / this.holdPerRequest())));
+    }
     return {
-      concurrencyLimit: this.limit,
+      concurrencyLimit: Math.min(this.concurrencyCap(), fits),
       inFlight: this.active,
-      rateLimitRemaining: this.estimatedRemaining(),
+      rateLimitRemaining:
+        settled === undefined ? undefined : settled - this.active * this.settings.upFrontCost,
     };
   }
 
@@ -123,37 +166,53 @@ export class Pacer {
     }
   }
 
-  private targetLimit(settled: number): number {
-    const s = this.settings;
-    if (settled < s.serializeBelow) return 1;
-    const perRequest = s.upFrontCost + (this.avgCost ?? 1);
-    const n = 1 + Math.floor((settled - s.serializeBelow) / Math.max(1, perRequest));
-    return Math.max(1, Math.min(this.maxConcurrency, n));
+  /** Units a request in flight will have taken from the room by the time it has ended. */
+  private holdPerRequest(): number {
+    return Math.max(this.settings.upFrontCost, this.avgCost ?? 0, 1e-9);
   }
 
-  private estimatedRemaining(): number | undefined {
-    if (this.remaining === undefined) return undefined;
-    const leaked = ((Date.now() - this.remainingAt) / 1000) * this.settings.leakPerSecond;
-    return Math.min(this.settings.bucketSize, this.remaining + leaked);
+  private settledNow(now: number): number | undefined {
+    if (this.settled === undefined) return undefined;
+    const leaked = ((now - this.settledAt) / 1000) * this.settings.leakPerSecond;
+    // A Canvas configured with a larger bucket than `bucketSize` reports more: trust it.
+    return Math.min(Math.max(this.settings.bucketSize, this.settled), this.settled + leaked);
   }
 
-  /** Milliseconds before the next start is allowed (0 = now). */
+  private concurrencyCap(): number {
+    const { serializeBelow } = this.settings;
+    const settled = this.settledNow(Date.now());
+    if (serializeBelow !== undefined && settled !== undefined && this.settings.enabled) {
+      if (settled - this.active * this.settings.upFrontCost < serializeBelow) return 1;
+    }
+    return this.limit;
+  }
+
+  /** Milliseconds before the next start is allowed (0 = now, Infinity = after a `release()`). */
   private gateDelay(): number {
-    let delay = this.pauseUntil - Date.now();
-    if (this.settings.enabled) {
-      const est = this.estimatedRemaining();
-      if (est !== undefined && est < this.settings.pauseBelow) {
-        delay = Math.max(delay, ((this.settings.pauseBelow - est) / this.settings.leakPerSecond) * 1000);
+    const now = Date.now();
+    let delay = this.pauseUntil - now;
+    const settled = this.settledNow(now);
+    if (this.settings.enabled && settled !== undefined) {
+      const { upFrontCost, reserve, pauseBelow, leakPerSecond } = this.settings;
+      const held = this.active * this.holdPerRequest();
+      let needed = held + upFrontCost + reserve + this.slack;
+      if (pauseBelow !== undefined) needed = Math.max(needed, held + pauseBelow);
+      const full = Math.max(this.settings.bucketSize, settled);
+      if (needed > full) {
+        // Cannot fit while the others hold their share: wait for a release; alone, for a full bucket.
+        if (this.active > 0) return Number.POSITIVE_INFINITY;
+        needed = full;
       }
+      if (settled < needed) delay = Math.max(delay, ((needed - settled) / leakPerSecond) * 1000);
     }
     return Math.max(0, Math.ceil(delay));
   }
 
   private pump(): void {
-    while (this.waiters.length > 0 && this.active < this.limit) {
+    while (this.waiters.length > 0 && this.active < this.concurrencyCap()) {
       const delay = this.gateDelay();
       if (delay > 0) {
-        this.schedule(delay);
+        if (Number.isFinite(delay)) this.schedule(delay);
         return;
       }
       const waiter = this.waiters.shift()!;

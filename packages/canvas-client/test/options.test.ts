@@ -25,6 +25,8 @@ describe("options are validated once, in the constructor", () => {
     ["retry.retries", { ...base, retry: { retries: -1 } }],
     ["retry.maxDelayMs", { ...base, retry: { minDelayMs: 100, maxDelayMs: 10 } }],
     ["pacing.leakPerSecond", { ...base, pacing: { leakPerSecond: 0 } }],
+    ["pacing.reserve", { ...base, pacing: { reserve: -1 } }],
+    ["pacing.pauseBelow", { ...base, pacing: { pauseBelow: Number.NaN } }],
     ["logger", { ...base, logger: { info() {} } }],
     ["userAgent", { ...base, userAgent: "a\nb" }],
   ])("rejects a bad %s with a TypeError naming it", (option, options) => {
