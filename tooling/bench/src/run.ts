@@ -18,6 +18,7 @@ const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const resultsJson = `${packageDir}results/latest.json`;
 const resultsMd = `${packageDir}RESULTS.md`;
 const readme = `${packageDir}README.md`;
+const rootReadme = `${packageDir}../../README.md`;
 const COMMAND = "pnpm bench";
 
 interface SavedResults {
@@ -73,25 +74,33 @@ async function loadSaved(): Promise<SavedResults | undefined> {
   }
 }
 
-/** Replaces the README block between the results markers with the current goals table. */
+/**
+ * Replaces the block between the results markers with the current goals table, in the bench's
+ * README and in the repository's README (which quotes the current table).
+ */
 async function updateReadme(results: readonly BenchResult[], machine: MachineInfo): Promise<void> {
-  if (!existsSync(readme)) return;
-  const text = await readFile(readme, "utf8");
-  const start = "<!-- results:start -->";
-  const end = "<!-- results:end -->";
-  const from = text.indexOf(start);
-  const to = text.indexOf(end);
-  if (from === -1 || to === -1) return;
-  const block = [
-    start,
-    "",
-    `Last full run: ${machine.date.slice(0, 10)}, ${machine.cpuModel} (${machine.cores} cores), Node.js ${machine.node}. Details and spreads: [RESULTS.md](./RESULTS.md).`,
-    "",
-    renderSummary([...results].sort((a, b) => a.issueItem - b.issueItem)),
-    "",
-    end,
-  ].join("\n");
-  await writeFile(readme, text.slice(0, from) + block + text.slice(to + end.length));
+  for (const [file, resultsLink] of [
+    [readme, "./RESULTS.md"],
+    [rootReadme, "tooling/bench/RESULTS.md"],
+  ] as const) {
+    if (!existsSync(file)) continue;
+    const text = await readFile(file, "utf8");
+    const start = "<!-- results:start -->";
+    const end = "<!-- results:end -->";
+    const from = text.indexOf(start);
+    const to = text.indexOf(end);
+    if (from === -1 || to === -1) continue;
+    const block = [
+      start,
+      "",
+      `Last full run: ${machine.date.slice(0, 10)}, ${machine.cpuModel} (${machine.cores} cores), Node.js ${machine.node}. Details and spreads: [RESULTS.md](${resultsLink}).`,
+      "",
+      renderSummary([...results].sort((a, b) => a.issueItem - b.issueItem)),
+      "",
+      end,
+    ].join("\n");
+    await writeFile(file, text.slice(0, from) + block + text.slice(to + end.length));
+  }
 }
 
 async function main(): Promise<void> {
