@@ -1,3 +1,5 @@
+import type { SubmissionRow } from "@easel/export";
+
 /** What the export children are asked to do, and what they report. */
 export interface ExportJob {
   baseUrl: string;
@@ -19,20 +21,5 @@ export interface ExportReport {
   maxRssBytes: number;
 }
 
-/** The submission columns of `easel export submissions`, in order (packages/export/src/kinds.ts). */
-export interface SubmissionLine {
-  course_id: number;
-  assignment_id: number;
-  user_id: number;
-  submission_id: number;
-  score: number | null;
-  grade: string | null;
-  workflow_state: string;
-  submitted_at: string | null;
-  graded_at: string | null;
-  late: boolean;
-  missing: boolean;
-  excused: boolean;
-  seconds_late: number | null;
-  attempt: number | null;
-}
+/** The submission columns of `easel export submissions`, in order: the export's own row type. */
+export type SubmissionLine = SubmissionRow;
