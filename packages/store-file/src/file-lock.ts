@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { constants } from "node:fs";
-import { link, mkdir, open, rename, unlink } from "node:fs/promises";
+import { link, mkdir, open, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { LockTimeoutError, StoreUnavailableError } from "@easel/token-store";
@@ -30,6 +30,8 @@ export interface FileLockTestHooks {
 
 const FIRST_BACKOFF_MS = 5;
 const MAX_BACKOFF_MS = 200;
+/** Breaking a stale lock takes milliseconds; a break lock this old was left by a dead waiter. */
+const BREAK_STALE_MS = 10_000;
 /** Where `link()` is refused (some network and FUSE file systems) we fall back to O_EXCL. */
 const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
 
@@ -39,11 +41,14 @@ const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDE
  * - Acquire: the content is written to a private temp file, then hard-linked to the lock
  *   path. `link` fails if the path exists, so exactly one process wins, and nobody ever sees
  *   a half-written lock file.
- * - A lock whose `expiresAt` has passed belongs to a holder presumed dead. A waiter renames
- *   it to a unique name (only one rename of a given file can succeed), checks that what it
- *   moved is the very lock it judged stale (same inode and owner), deletes it and competes
- *   again with `link`. If it moved a newer lock by mistake (another waiter took over first),
- *   it links it back. So two waiters never both take over one stale lock.
+ * - A lock whose `expiresAt` has passed belongs to a holder presumed dead. A waiter breaks it
+ *   only while it holds `<lock>.break` (taken with the same `link`), after checking that the
+ *   lock file is still the very one it judged stale (same inode and owner); then it competes
+ *   again with `link`. While the stale file exists nobody can create a lock, so the check and
+ *   the delete cannot be overtaken: two waiters never both take over one stale lock. (Moving
+ *   the lock away and linking it back when it was the wrong one, as an earlier version did,
+ *   leaves a moment with no lock file in which a third waiter gets in: two holders.)
+ * - A break lock left by a waiter that died mid-break is cleared after BREAK_STALE_MS.
  * - Release deletes the file only if it still names us: a holder that overstayed its ttl and
  *   was taken over leaves the new owner's lock alone.
  */
@@ -73,7 +78,7 @@ export class FileLock {
         acquiredAt: now,
         expiresAt: now + ttlMs,
       };
-      if (await this.#tryCreate(content)) return owner;
+      if (await this.#tryCreate(this.#path, JSON.stringify(content))) return owner;
       const seen = await this.#read(this.#path);
       if (!seen) continue; // released just now: try again at once
       // A lock file we cannot parse (being written without link, or foreign): judge it by its age.
@@ -112,8 +117,8 @@ export class FileLock {
     }
   }
 
-  async #tryCreate(content: LockContent): Promise<boolean> {
-    const body = JSON.stringify(content);
+  /** Creates `target` holding `body` if it does not exist; false if it does. */
+  async #tryCreate(target: string, body: string): Promise<boolean> {
     const temp = scratchPath(this.#path, "lock-tmp");
     try {
       const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -122,21 +127,21 @@ export class FileLock {
       } finally {
         await handle.close();
       }
-      await link(temp, this.#path);
+      await link(temp, target);
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "";
       if (code === "EEXIST") return false;
-      if (NO_HARD_LINKS.has(code)) return this.#tryCreateExclusive(body);
+      if (NO_HARD_LINKS.has(code)) return this.#tryCreateExclusive(target, body);
       throw this.#unavailable(error);
     } finally {
       await unlink(temp).catch(() => undefined);
     }
   }
 
-  async #tryCreateExclusive(body: string): Promise<boolean> {
+  async #tryCreateExclusive(target: string, body: string): Promise<boolean> {
     try {
-      const handle = await open(this.#path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       try {
         await handle.writeFile(body, "utf8");
       } finally {
@@ -151,22 +156,27 @@ export class FileLock {
 
   async #breakStale(stale: SeenLock): Promise<void> {
     await this.#hooks.beforeBreak?.();
-    const moved = scratchPath(this.#path, "lock-stale");
-    try {
-      await rename(this.#path, moved);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return; // another waiter moved it first
-      throw this.#unavailable(error);
+    const breakPath = `${this.#path}.break`;
+    const breaker = JSON.stringify({ pid: process.pid, host: hostname(), at: Date.now() });
+    if (!(await this.#tryCreate(breakPath, breaker))) {
+      // Another waiter is breaking it: the caller retries. Clear a break lock its waiter left behind.
+      const left = await this.#read(breakPath);
+      if (left && Date.now() - left.mtimeMs > BREAK_STALE_MS) {
+        await unlink(breakPath).catch(() => undefined);
+      }
+      return;
     }
     try {
-      const got = await this.#read(moved);
-      if (got && !sameLock(got, stale)) {
-        // We moved a lock taken after we looked (by a waiter who broke the stale one first):
-        // give it back. link() refuses to replace, so a lock made meanwhile is not clobbered.
-        await link(moved, this.#path).catch(() => undefined);
+      const current = await this.#read(this.#path);
+      // Still the very lock we judged stale? Nobody can replace it while it exists, and no
+      // other waiter breaks it while we hold the break lock, so deleting it now is safe.
+      if (current && sameLock(current, stale)) {
+        await unlink(this.#path).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "ENOENT") throw this.#unavailable(error);
+        });
       }
     } finally {
-      await unlink(moved).catch(() => undefined);
+      await unlink(breakPath).catch(() => undefined);
     }
   }
 

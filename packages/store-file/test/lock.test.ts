@@ -82,9 +82,9 @@ describe("withLock across processes (file:PATH, the single shared cache)", () =>
 });
 
 describe("stale-lock takeover", () => {
-  it("many waiters racing to take over one stale lock: exactly one holder at a time (20 rounds)", async () => {
+  it("many waiters racing to take over one stale lock: exactly one holder at a time (40 rounds)", async () => {
     const path = join(tempDir(), "cache.enc");
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < 40; round++) {
       // A lock left by a holder that died long ago.
       writeFileSync(
         `${path}.lock`,
@@ -180,8 +180,45 @@ describe("stale-lock takeover", () => {
   });
 });
 
+describe("FileLock takeover race, widened", () => {
+  it("waiters that pause between judging a lock stale and breaking it never hold it two at a time", async () => {
+    const lockPath = join(tempDir(), "cache.enc.lock");
+    let maxInside = 0;
+    for (let round = 0; round < 30; round++) {
+      writeFileSync(
+        lockPath,
+        JSON.stringify({
+          owner: "dead",
+          pid: 999_999,
+          host: "gone",
+          acquiredAt: 0,
+          expiresAt: Date.now() - 1,
+        }),
+      );
+      // Random pauses where a busy machine would pause: a waiter may reach the stale lock after
+      // another has already broken it and taken the lock (the race an earlier version lost).
+      const waiters = Array.from(
+        { length: 6 },
+        () => new FileLock(lockPath, { beforeBreak: () => sleep(Math.random() * 4) }),
+      );
+      let inside = 0;
+      await Promise.all(
+        waiters.map(async (lock) => {
+          const owner = await lock.acquire(5_000, 10_000, Date.now() + 10_000);
+          inside++;
+          maxInside = Math.max(maxInside, inside);
+          await sleep(2);
+          inside--;
+          await lock.release(owner);
+        }),
+      );
+    }
+    expect(maxInside).toBe(1);
+  }, 60_000);
+});
+
 describe("FileLock takeover race, forced interleaving", () => {
-  it("a waiter that judged a lock stale, but moves a fresh lock, puts it back and keeps waiting", async () => {
+  it("a waiter that judged a lock stale but finds a fresh lock when it gets to break it leaves it alone and waits", async () => {
     const lockPath = join(tempDir(), "cache.enc.lock");
     writeFileSync(
       lockPath,
@@ -198,7 +235,7 @@ describe("FileLock takeover race, forced interleaving", () => {
     await sleep(10);
     const bOwner = await fastWaiter.acquire(5_000, 5_000, Date.now() + 5_000);
     order.push("B acquired");
-    await sleep(300); // A has woken, moved B's lock by mistake and must have put it back
+    await sleep(300); // A has woken and must have left B's lock alone
     expect(JSON.parse(readFileSync(lockPath, "utf8")).owner).toBe(bOwner);
     order.push("B releasing");
     await fastWaiter.release(bOwner);
