@@ -49,8 +49,8 @@ const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDE
  *   the lock away and linking it back when it was the wrong one, as an earlier version did,
  *   leaves a moment with no lock file in which a third waiter gets in: two holders.)
  * - A break lock left by a waiter that died mid-break is cleared after BREAK_STALE_MS.
- * - Release deletes the file only if it still names us: a holder that overstayed its ttl and
- *   was taken over leaves the new owner's lock alone.
+ * - Release deletes the file only if it still names us, checked and deleted under the break lock:
+ *   a holder that overstayed its ttl and was taken over leaves the new owner's lock alone.
  */
 export class FileLock {
   readonly #path: string;
@@ -96,12 +96,18 @@ export class FileLock {
     }
   }
 
-  /** Deletes the lock file if it is still ours. Never throws for a lock already gone. */
+  /**
+   * Deletes the lock file if it is still ours. Never throws for a lock already gone. Done under
+   * the break lock, so no waiter can break our (overstayed) lock and a successor take it between
+   * our check and our delete.
+   */
   async release(owner: string): Promise<void> {
-    const seen = await this.#read(this.#path);
-    if (seen?.content?.owner !== owner) return;
-    await unlink(this.#path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== "ENOENT") throw error;
+    await this.#underBreakLock(true, async () => {
+      const seen = await this.#read(this.#path);
+      if (seen?.content?.owner !== owner) return;
+      await unlink(this.#path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+      });
     });
   }
 
@@ -156,25 +162,39 @@ export class FileLock {
 
   async #breakStale(stale: SeenLock): Promise<void> {
     await this.#hooks.beforeBreak?.();
-    const breakPath = `${this.#path}.break`;
-    const breaker = JSON.stringify({ pid: process.pid, host: hostname(), at: Date.now() });
-    if (!(await this.#tryCreate(breakPath, breaker))) {
-      // Another waiter is breaking it: the caller retries. Clear a break lock its waiter left behind.
-      const left = await this.#read(breakPath);
-      if (left && Date.now() - left.mtimeMs > BREAK_STALE_MS) {
-        await unlink(breakPath).catch(() => undefined);
-      }
-      return;
-    }
-    try {
+    // If another waiter is breaking it, the caller simply looks again.
+    await this.#underBreakLock(false, async () => {
       const current = await this.#read(this.#path);
-      // Still the very lock we judged stale? Nobody can replace it while it exists, and no
-      // other waiter breaks it while we hold the break lock, so deleting it now is safe.
+      // Still the very lock we judged stale? Nobody can replace it while it exists, and nobody
+      // else deletes it while we hold the break lock, so deleting it now is safe.
       if (current && sameLock(current, stale)) {
         await unlink(this.#path).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== "ENOENT") throw this.#unavailable(error);
         });
       }
+    });
+  }
+
+  /**
+   * Runs `fn` holding `<lock>.break`, the short lock under which a lock file is checked and
+   * deleted. Without `wait`, skips `fn` when someone else holds it. A break lock left by a process
+   * that died holding it is cleared after BREAK_STALE_MS.
+   */
+  async #underBreakLock(wait: boolean, fn: () => Promise<void>): Promise<void> {
+    const breakPath = `${this.#path}.break`;
+    const body = JSON.stringify({ pid: process.pid, host: hostname(), at: Date.now() });
+    for (;;) {
+      if (await this.#tryCreate(breakPath, body)) break;
+      const left = await this.#read(breakPath);
+      if (left && Date.now() - left.mtimeMs > BREAK_STALE_MS) {
+        await unlink(breakPath).catch(() => undefined);
+        continue;
+      }
+      if (!wait) return;
+      await sleep(1 + Math.random() * 4);
+    }
+    try {
+      await fn();
     } finally {
       await unlink(breakPath).catch(() => undefined);
     }
