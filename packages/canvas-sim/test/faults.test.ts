@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CanvasSim, parseFaultSpec } from "../src/index.js";
-import { call, startSim } from "./helpers.js";
+import { call, refreshGrant, startSim } from "./helpers.js";
 
 let sim: CanvasSim;
 beforeAll(async () => {
@@ -100,16 +100,7 @@ describe("fault targeting", () => {
     sim.faults.add({ fault: "500" });
     expect((await fetch(`${sim.url}/__sim/stats`)).status).toBe(200);
     const minted = sim.admin.mintOAuthTokens({ userId: 1 });
-    const refresh = () =>
-      call(sim, "/login/oauth2/token", {
-        token: null,
-        form: {
-          grant_type: "refresh_token",
-          client_id: sim.clientId,
-          client_secret: sim.clientSecret,
-          refresh_token: minted.refresh_token,
-        },
-      });
+    const refresh = () => refreshGrant(sim, minted.refresh_token);
     expect((await refresh()).status).toBe(200);
     sim.faults.clear();
     sim.faults.add({ fault: "503", route: "POST /login/oauth2/token", times: 1 });

@@ -107,3 +107,16 @@ export async function authorize(
   const location = new URL(response.headers.get("location")!);
   return { code: location.searchParams.get("code"), location };
 }
+
+/** The refresh_token grant as a confidential client sends it (form body, secret in params). */
+export function refreshGrant(sim: CanvasSim, refreshToken: string): Promise<CallResult> {
+  return call(sim, "/login/oauth2/token", {
+    token: null,
+    form: {
+      grant_type: "refresh_token",
+      client_id: sim.clientId,
+      client_secret: sim.clientSecret,
+      refresh_token: refreshToken,
+    },
+  });
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CanvasSim, CanvasSimOptions } from "../src/index.js";
-import { call, startSim } from "./helpers.js";
+import { call, refreshGrant, startSim } from "./helpers.js";
 
 async function withSim(options: CanvasSimOptions, run: (sim: CanvasSim) => Promise<void>): Promise<void> {
   const sim = await startSim({ freezeClock: true, ...options });
@@ -100,16 +100,7 @@ describe("making the throttle bite", () => {
   it("each token request costs 200 units (oauth_token_additional_request_cost)", async () => {
     await withSim({}, async (sim) => {
       const minted = sim.admin.mintOAuthTokens({ userId: 1 });
-      const refresh = () =>
-        call(sim, "/login/oauth2/token", {
-          token: null,
-          form: {
-            grant_type: "refresh_token",
-            client_id: sim.clientId,
-            client_secret: sim.clientSecret,
-            refresh_token: minted.refresh_token,
-          },
-        });
+      const refresh = () => refreshGrant(sim, minted.refresh_token);
       const first = await refresh();
       expect(first.headers.get("x-request-cost")).toBe("200.01");
       expect(first.headers.get("x-rate-limit-remaining")).toBe("399.99");
