@@ -18,6 +18,13 @@ import type {
   User,
 } from "./types.js";
 
+/**
+ * What the endpoint groups need from a client. `CanvasClient` is one (its groups are built over
+ * itself); a wrapper that forwards these four members (a test hook, extra logging) is another,
+ * and `canvasEndpoints(wrapper)` then sends every call through it.
+ */
+export type CanvasTransport = Pick<CanvasClient, "request" | "paginate" | "resolve" | "options">;
+
 function seg(id: CanvasId, name: string): string {
   if ((typeof id !== "number" || !Number.isFinite(id)) && (typeof id !== "string" || id.length === 0)) {
     const error = new TypeError(
@@ -36,7 +43,7 @@ function isoDate(value: Date | string | undefined): string | undefined {
 
 /** `/api/v1/courses` and single courses. */
 export class CoursesApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   /**
    * Courses of the caller (`GET /api/v1/courses`). Canvas has no term filter on this route, so
@@ -92,7 +99,7 @@ export class CoursesApi {
 
 /** `/api/v1/accounts/:id/...`. */
 export class AccountsApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   /** Courses of an account (`GET /api/v1/accounts/:id/courses`), needs an account admin. */
   courses(
@@ -124,7 +131,7 @@ export class AccountsApi {
 
 /** `/api/v1/users`. */
 export class UsersApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   /** The caller (`GET /api/v1/users/self`). */
   self(options: { signal?: AbortSignal } = {}): Promise<User> {
@@ -141,7 +148,7 @@ export class UsersApi {
 
 /** `/api/v1/courses/:id/enrollments` and last attendance. */
 export class EnrollmentsApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   /**
    * Enrollments of a course, with `grades`, `last_activity_at`, `last_attended_at` and
@@ -193,9 +200,29 @@ export class EnrollmentsApi {
   }
 }
 
+/** The assignment the Roll Call Attendance LTI tool keeps its grades in (rollcall's attendance_assignment.rb). */
+export const ROLL_CALL_ASSIGNMENT_NAME = "Roll Call Attendance";
+
+/** True for the Roll Call Attendance tool's assignment (by its exact name). */
+export function isRollCallAssignment(assignment: Pick<Assignment, "name">): boolean {
+  return assignment.name === ROLL_CALL_ASSIGNMENT_NAME;
+}
+
 /** `/api/v1/courses/:id/assignments`. */
 export class AssignmentsApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
+
+  /**
+   * The course's Roll Call Attendance assignment (the first in Canvas's order, published or
+   * not), or undefined when the tool is not installed. `search_term` narrows the list on Canvas;
+   * the exact-name check keeps "Roll Call Attendance (old)" out.
+   */
+  async findRollCall(courseId: CanvasId, paging?: PaginateOptions): Promise<Assignment | undefined> {
+    for await (const assignment of this.list(courseId, { searchTerm: ROLL_CALL_ASSIGNMENT_NAME }, paging)) {
+      if (isRollCallAssignment(assignment)) return assignment;
+    }
+    return undefined;
+  }
 
   list(
     courseId: CanvasId,
@@ -237,7 +264,7 @@ export interface ForStudentsOptions {
 }
 
 /** Canvas answers 400 "too many students" above this many explicit `student_ids[]`. */
-const MAX_STUDENT_IDS = 100;
+export const MAX_STUDENT_IDS = 100;
 // Room left in the URL for what Canvas appends to next links (page=bookmark:..., per_page).
 const NEXT_LINK_RESERVE = 400;
 
@@ -275,7 +302,7 @@ function chunkIds(key: string, ids: readonly CanvasId[], maxCount: number, budge
 
 /** Submissions. */
 export class SubmissionsApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   /**
    * `GET /api/v1/courses/:id/students/submissions` for many students. Explicit `studentIds` are
@@ -370,7 +397,7 @@ export class SubmissionsApi {
 
 /** Analytics plugin. */
 export class AnalyticsApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   /**
    * `GET /api/v1/courses/:id/analytics/student_summaries`: page views, participations and
@@ -412,7 +439,7 @@ export interface WaitForProgressOptions {
 
 /** `/api/v1/progress/:id`. */
 export class ProgressApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   get(progressId: CanvasId, options: { signal?: AbortSignal } = {}): Promise<Progress> {
     return this.client.request<Progress>("GET", `/api/v1/progress/${seg(progressId, "progressId")}`, {
@@ -457,9 +484,35 @@ export interface GradeUpdate {
   file_ids?: readonly number[];
 }
 
+/** One student's change, camelCase; `null` and `undefined` fields are left out of the request. */
+export interface StudentGradeChange {
+  studentId: CanvasId;
+  postedGrade?: string | number | null | undefined;
+  excuse?: boolean | null | undefined;
+  comment?: string | null | undefined;
+}
+
+function gradeDataOf(
+  grades: Readonly<Record<string, GradeUpdate>> | readonly StudentGradeChange[],
+): Record<string, Params> {
+  const gradeData: Record<string, Params> = {};
+  if (Array.isArray(grades)) {
+    for (const change of grades as readonly StudentGradeChange[]) {
+      gradeData[String(change.studentId)] = {
+        posted_grade: change.postedGrade,
+        excuse: change.excuse,
+        text_comment: change.comment,
+      };
+    }
+    return gradeData;
+  }
+  for (const [studentId, update] of Object.entries(grades)) gradeData[studentId] = { ...update };
+  return gradeData;
+}
+
 /** Bulk grading. */
 export class GradesApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   /**
    * `POST /api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades`;
@@ -468,26 +521,26 @@ export class GradesApi {
    * @example
    * const p = await canvas.grades.update(1, 7, { 42: { posted_grade: "A" }, 43: { excuse: true } });
    * await canvas.progress.waitFor(p.id);
+   * // or, camelCase per student:
+   * await canvas.grades.update(1, 7, [{ studentId: 42, postedGrade: "A", comment: "Well done" }]);
    */
   update(
     courseId: CanvasId,
     assignmentId: CanvasId,
-    grades: Readonly<Record<string, GradeUpdate>>,
+    grades: Readonly<Record<string, GradeUpdate>> | readonly StudentGradeChange[],
     options: { signal?: AbortSignal } = {},
   ): Promise<Progress> {
-    const gradeData: Record<string, Params> = {};
-    for (const [studentId, update] of Object.entries(grades)) gradeData[studentId] = { ...update };
     return this.client.request<Progress>(
       "POST",
       `/api/v1/courses/${seg(courseId, "courseId")}/assignments/${seg(assignmentId, "assignmentId")}/submissions/update_grades`,
-      { form: { grade_data: gradeData }, signal: options.signal },
+      { form: { grade_data: gradeDataOf(grades) }, signal: options.signal },
     );
   }
 }
 
 /** Access Tokens API (`/api/v1/users/:user_id/tokens`). Tokens in answers are secrets. */
 export class TokensApi {
-  constructor(private readonly client: CanvasClient) {}
+  constructor(private readonly client: CanvasTransport) {}
 
   private path(userId: CanvasId | undefined, tokenId?: CanvasId): string {
     const base = `/api/v1/users/${seg(userId ?? "self", "userId")}/tokens`;
@@ -563,4 +616,40 @@ export class TokensApi {
       paging,
     );
   }
+}
+
+/** Every typed endpoint group, as `CanvasClient` carries them. */
+export interface CanvasEndpoints {
+  readonly courses: CoursesApi;
+  readonly accounts: AccountsApi;
+  readonly users: UsersApi;
+  readonly enrollments: EnrollmentsApi;
+  readonly assignments: AssignmentsApi;
+  readonly submissions: SubmissionsApi;
+  readonly analytics: AnalyticsApi;
+  readonly progress: ProgressApi;
+  readonly grades: GradesApi;
+  readonly tokens: TokensApi;
+}
+
+/**
+ * The endpoint groups over any transport: code that receives a narrowed or wrapped client
+ * (an export's client, a test hook) still writes no Canvas path itself.
+ * @example
+ * const api = canvasEndpoints(client);
+ * for await (const e of api.enrollments.forCourse(101, { type: ["StudentEnrollment"] })) { ... }
+ */
+export function canvasEndpoints(transport: CanvasTransport): CanvasEndpoints {
+  return {
+    courses: new CoursesApi(transport),
+    accounts: new AccountsApi(transport),
+    users: new UsersApi(transport),
+    enrollments: new EnrollmentsApi(transport),
+    assignments: new AssignmentsApi(transport),
+    submissions: new SubmissionsApi(transport),
+    analytics: new AnalyticsApi(transport),
+    progress: new ProgressApi(transport),
+    grades: new GradesApi(transport),
+    tokens: new TokensApi(transport),
+  };
 }

@@ -6,8 +6,12 @@ import {
   CanvasClient,
   CanvasNotFoundError,
   CanvasProgressFailedError,
+  type CanvasTransport,
+  canvasEndpoints,
+  isRollCallAssignment,
   PROGRESS_FAILED,
   type Progress,
+  ROLL_CALL_ASSIGNMENT_NAME,
 } from "../src/index.js";
 import { startSim } from "./helpers/sim.js";
 
@@ -228,5 +232,52 @@ describe("typed endpoint groups against the simulator", () => {
     await expect(canvas.tokens.get(created.id)).rejects.toBeInstanceOf(CanvasNotFoundError);
     await asToken.close();
     await asSecond.close();
+  });
+
+  it("canvasEndpoints(transport) sends every call through the transport it is given", async () => {
+    const calls: string[] = [];
+    const wrapper: CanvasTransport = {
+      request: (method, path, options) => {
+        calls.push(`${method} ${path}`);
+        return canvas.request(method, path, options);
+      },
+      paginate: (path, query, options) => {
+        calls.push(`LIST ${path}`);
+        return canvas.paginate(path, query, options);
+      },
+      resolve: canvas.resolve.bind(canvas),
+      options: canvas.options,
+    };
+    const api = canvasEndpoints(wrapper);
+    expect((await api.courses.get(1)).id).toBe(1);
+    const assignments = await all(api.assignments.list(1));
+    expect(assignments.map((a) => a.id)).toEqual(sim.data.assignments(1).map((a) => a.id));
+    expect(calls).toEqual(["GET /api/v1/courses/1", "LIST /api/v1/courses/1/assignments"]);
+  });
+
+  it("assignments.findRollCall: the exact-name assignment with one narrowed list request, or undefined", async () => {
+    for (const courseId of [1, 2, 3]) {
+      const truth = sim.data.assignments(courseId).find((a) => a.name === ROLL_CALL_ASSIGNMENT_NAME);
+      sim.resetStats();
+      const found = await canvas.assignments.findRollCall(courseId);
+      expect(found?.id).toBe(truth?.id);
+      if (found) expect(isRollCallAssignment(found)).toBe(true);
+      expect(sim.stats().requests.byRoute["GET /api/v1/courses/:course_id/assignments"]).toBe(1);
+    }
+    expect(isRollCallAssignment({ name: `${ROLL_CALL_ASSIGNMENT_NAME} (old)` })).toBe(false);
+  });
+
+  it("grades.update takes camelCase changes per student and leaves null fields out", async () => {
+    const assignment = sim.data.assignments(3)[0]!;
+    const [a, b] = sim.data.studentIds(3);
+    const progress = await canvas.grades.update(3, assignment.id, [
+      { studentId: a!, postedGrade: "4", excuse: null, comment: undefined },
+      { studentId: b!, postedGrade: null, excuse: true },
+    ]);
+    expect((await canvas.progress.waitFor(progress.id, { intervalMs: 50 })).workflow_state).toBe("completed");
+    const graded = await canvas.submissions.get(3, assignment.id, a!);
+    expect(graded.score).toBe(4);
+    expect(graded.excused).not.toBe(true);
+    expect((await canvas.submissions.get(3, assignment.id, b!)).excused).toBe(true);
   });
 });
