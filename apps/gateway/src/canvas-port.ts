@@ -5,23 +5,19 @@ import type {
   Enrollment,
   LastAttendedResult,
   Progress,
+  StudentGradeChange,
   StudentSubmissions,
   StudentSummary,
   User,
 } from "@easel/canvas-client";
 
-/** Canvas's cap on explicit `student_ids[]` per submissions request. */
-export const MAX_STUDENT_IDS = 100;
+// Canvas's limits and names live in @easel/canvas-client; re-exported for the loaders and schema.
+export { MAX_STUDENT_IDS, ROLL_CALL_ASSIGNMENT_NAME } from "@easel/canvas-client";
 
-/** The Roll Call LTI tool's assignment (rollcall app/models/attendance_assignment.rb). */
-export const ROLL_CALL_ASSIGNMENT_NAME = "Roll Call Attendance";
-
-/** One student's entry of a bulk grade update. */
-export interface GradeChange {
+/** One student's entry of a bulk grade update (canvas-client writes it as `grade_data`). */
+export interface GradeChange extends StudentGradeChange {
   studentId: number;
   postedGrade?: string | null | undefined;
-  excuse?: boolean | null | undefined;
-  comment?: string | null | undefined;
 }
 
 /**
@@ -57,77 +53,57 @@ export interface CanvasPort {
   setLastAttended(courseId: number, userId: number, date: string): Promise<LastAttendedResult>;
 }
 
-function opts(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+function paging(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
 }
 
-/** The port over `@easel/canvas-client` (paths and parameters from canvas-api.md §6-§9). */
+async function toArray<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/**
+ * The port over `@easel/canvas-client`'s endpoint groups: every Canvas path, parameter and limit
+ * is written there, once; this layer only picks the call and collects the list.
+ */
 export function canvasPortFor(client: CanvasClient): CanvasPort {
   return {
-    self: (signal) => client.request<User>("GET", "/api/v1/users/self", opts(signal)),
-    courses: (signal) => client.collect<Course>("/api/v1/courses", { include: ["term"] }, opts(signal)),
-    course: (courseId, signal) =>
-      client.request<Course>("GET", `/api/v1/courses/${courseId}`, {
-        query: { include: ["term"] },
-        ...opts(signal),
-      }),
+    self: (signal) => client.users.self(paging(signal)),
+    courses: (signal) => toArray(client.courses.list({ include: ["term"] }, paging(signal))),
+    course: (courseId, signal) => client.courses.get(courseId, { include: ["term"], ...paging(signal) }),
     studentEnrollments: (courseId, userId, signal) =>
-      client.collect<Enrollment>(
-        `/api/v1/courses/${courseId}/enrollments`,
-        userId === undefined
-          ? { type: ["StudentEnrollment"] }
-          : { type: ["StudentEnrollment"], user_id: userId },
-        opts(signal),
-      ),
-    assignments: (courseId, signal) =>
-      client.collect<Assignment>(`/api/v1/courses/${courseId}/assignments`, undefined, opts(signal)),
-    groupedSubmissions: async (courseId, studentIds, assignmentIds, signal) => {
-      const base = {
-        grouped: true,
-        ...(assignmentIds && assignmentIds.length > 0 ? { assignment_ids: [...assignmentIds] } : {}),
-      };
-      const path = `/api/v1/courses/${courseId}/students/submissions`;
-      if (studentIds === "all") {
-        return client.collect<StudentSubmissions>(path, { ...base, student_ids: ["all"] }, opts(signal));
-      }
-      const chunks: number[][] = [];
-      for (let i = 0; i < studentIds.length; i += MAX_STUDENT_IDS) {
-        chunks.push(studentIds.slice(i, i + MAX_STUDENT_IDS));
-      }
-      const pages = await Promise.all(
-        chunks.map((ids) =>
-          client.collect<StudentSubmissions>(path, { ...base, student_ids: ids }, opts(signal)),
+      toArray(
+        client.enrollments.forCourse(
+          courseId,
+          userId === undefined ? { type: ["StudentEnrollment"] } : { type: ["StudentEnrollment"], userId },
+          paging(signal),
         ),
-      );
-      return pages.flat();
-    },
-    studentSummaries: (courseId, studentId, signal) =>
-      client.collect<StudentSummary>(
-        `/api/v1/courses/${courseId}/analytics/student_summaries`,
-        studentId === undefined ? undefined : { student_id: studentId },
-        opts(signal),
       ),
-    progress: (progressId, signal) =>
-      client.request<Progress>("GET", `/api/v1/progress/${progressId}`, opts(signal)),
-    updateGrades: (courseId, assignmentId, grades) => {
-      const gradeData: Record<string, Record<string, string | boolean>> = {};
-      for (const change of grades) {
-        const entry: Record<string, string | boolean> = {};
-        if (change.postedGrade !== undefined && change.postedGrade !== null)
-          entry.posted_grade = change.postedGrade;
-        if (change.excuse !== undefined && change.excuse !== null) entry.excuse = change.excuse;
-        if (change.comment !== undefined && change.comment !== null) entry.text_comment = change.comment;
-        gradeData[String(change.studentId)] = entry;
-      }
-      return client.request<Progress>(
-        "POST",
-        `/api/v1/courses/${courseId}/assignments/${assignmentId}/submissions/update_grades`,
-        { form: { grade_data: gradeData } },
-      );
-    },
-    setLastAttended: (courseId, userId, date) =>
-      client.request<LastAttendedResult>("PUT", `/api/v1/courses/${courseId}/users/${userId}/last_attended`, {
-        form: { date },
-      }),
+    assignments: (courseId, signal) => toArray(client.assignments.list(courseId, {}, paging(signal))),
+    // Chunks (<= MAX_STUDENT_IDS ids, URLs under the client's maxUrlLength) are canvas-client's call.
+    groupedSubmissions: (courseId, studentIds, assignmentIds, signal) =>
+      toArray(
+        client.submissions.forStudents(
+          courseId,
+          {
+            grouped: true,
+            studentIds,
+            ...(assignmentIds && assignmentIds.length > 0 ? { assignmentIds } : {}),
+          },
+          paging(signal),
+        ),
+      ),
+    studentSummaries: (courseId, studentId, signal) =>
+      toArray(
+        client.analytics.studentSummaries(
+          courseId,
+          studentId === undefined ? {} : { studentId },
+          paging(signal),
+        ),
+      ),
+    progress: (progressId, signal) => client.progress.get(progressId, paging(signal)),
+    updateGrades: (courseId, assignmentId, grades) => client.grades.update(courseId, assignmentId, grades),
+    setLastAttended: (courseId, userId, date) => client.enrollments.setLastAttended(courseId, userId, date),
   };
 }

@@ -1,8 +1,26 @@
+import { REAUTH_REQUIRED } from "@easel/auth";
+import {
+  CANVAS_API_ERROR,
+  CANVAS_BAD_REQUEST,
+  CANVAS_FORBIDDEN,
+  CANVAS_NOT_FOUND,
+  RATE_LIMITED as CANVAS_RATE_LIMITED,
+  UPSTREAM_UNAVAILABLE as CANVAS_UPSTREAM_UNAVAILABLE,
+  MALFORMED_RESPONSE,
+  NETWORK,
+  PROGRESS_FAILED,
+  TIMEOUT,
+} from "@easel/canvas-client";
+import { LOCK_TIMEOUT, STORE_UNAVAILABLE } from "@easel/token-store";
 import { GraphQLError } from "graphql";
 
 /** `extensions.code` values clients branch on. Documented in the README. */
 export const FORBIDDEN = "FORBIDDEN";
-export const REAUTHENTICATE = "REAUTHENTICATE";
+/**
+ * "Log in again / import a new token": the same string as `@easel/auth`'s and
+ * `@easel/canvas-client`'s code, so one name means re-authorization from Canvas to GraphQL.
+ */
+export { REAUTH_REQUIRED };
 export const RATE_LIMITED = "RATE_LIMITED";
 export const UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE";
 export const NOT_FOUND = "NOT_FOUND";
@@ -14,7 +32,7 @@ export const QUERY_LIMIT_EXCEEDED = "QUERY_LIMIT_EXCEEDED";
 
 export type GatewayErrorCode =
   | typeof FORBIDDEN
-  | typeof REAUTHENTICATE
+  | typeof REAUTH_REQUIRED
   | typeof RATE_LIMITED
   | typeof UPSTREAM_UNAVAILABLE
   | typeof NOT_FOUND
@@ -31,43 +49,61 @@ interface PublicError {
 }
 
 /**
- * Canvas client (and auth) codes → what a GraphQL client sees. Messages are fixed strings: the
- * original error (Canvas path, request id, messages) goes to the log only.
+ * Canvas client, auth and token store codes → what a GraphQL client sees (the README's error
+ * table). Messages are fixed strings: the original error (Canvas path, request id, messages)
+ * goes to the log only. `REAUTH_REQUIRED` keeps its name: auth's `ReauthorizationRequiredError`
+ * and canvas-client's `CanvasUnauthorizedError` both carry it.
  */
-const FROM_UPSTREAM: Record<string, PublicError> = {
-  CANVAS_FORBIDDEN: {
+const FROM_UPSTREAM: Readonly<Record<string, PublicError>> = {
+  [CANVAS_FORBIDDEN]: {
     code: FORBIDDEN,
     status: 403,
     message: "Canvas does not allow the current credential to read this.",
   },
-  CANVAS_NOT_FOUND: {
+  [CANVAS_NOT_FOUND]: {
     code: NOT_FOUND,
     status: 404,
     message: "Canvas has no such resource (or the feature is off).",
   },
-  CANVAS_BAD_REQUEST: {
+  [CANVAS_BAD_REQUEST]: {
     code: BAD_USER_INPUT,
     status: 400,
     message: "Canvas rejected the request's parameters.",
   },
-  REAUTH_REQUIRED: {
-    code: REAUTHENTICATE,
+  [REAUTH_REQUIRED]: {
+    code: REAUTH_REQUIRED,
     status: 401,
     message: "The Canvas authorization is no longer valid: log in again.",
   },
-  RATE_LIMITED: {
+  [CANVAS_RATE_LIMITED]: {
     code: RATE_LIMITED,
     status: 429,
     message: "Canvas is rate limiting requests: retry later.",
   },
-  UPSTREAM_UNAVAILABLE: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas is unavailable." },
-  NETWORK: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas is unavailable." },
-  TIMEOUT: { code: UPSTREAM_UNAVAILABLE, status: 504, message: "Canvas did not answer in time." },
-  MALFORMED_RESPONSE: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas sent an unusable answer." },
-  CANVAS_API_ERROR: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas answered with an error." },
-  PROGRESS_FAILED: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "The Canvas job failed." },
-  STORE_UNAVAILABLE: { code: UPSTREAM_UNAVAILABLE, status: 503, message: "The token store is unavailable." },
-  LOCK_TIMEOUT: { code: UPSTREAM_UNAVAILABLE, status: 503, message: "The token store is busy: retry later." },
+  [CANVAS_UPSTREAM_UNAVAILABLE]: {
+    code: UPSTREAM_UNAVAILABLE,
+    status: 502,
+    message: "Canvas is unavailable.",
+  },
+  [NETWORK]: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas is unavailable." },
+  [TIMEOUT]: { code: UPSTREAM_UNAVAILABLE, status: 504, message: "Canvas did not answer in time." },
+  [MALFORMED_RESPONSE]: {
+    code: UPSTREAM_UNAVAILABLE,
+    status: 502,
+    message: "Canvas sent an unusable answer.",
+  },
+  [CANVAS_API_ERROR]: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "Canvas answered with an error." },
+  [PROGRESS_FAILED]: { code: UPSTREAM_UNAVAILABLE, status: 502, message: "The Canvas job failed." },
+  [STORE_UNAVAILABLE]: {
+    code: UPSTREAM_UNAVAILABLE,
+    status: 503,
+    message: "The token store is unavailable.",
+  },
+  [LOCK_TIMEOUT]: {
+    code: UPSTREAM_UNAVAILABLE,
+    status: 503,
+    message: "The token store is busy: retry later.",
+  },
 };
 
 /** An error the gateway raises on purpose; its message is safe to show. */

@@ -52,7 +52,7 @@ describe("Canvas failures become masked GraphQL errors with a code", () => {
     expect(sim.stats().requests.total).toBe(0);
   });
 
-  it("a revoked token → REAUTHENTICATE (401)", async () => {
+  it("a revoked token → REAUTH_REQUIRED (401)", async () => {
     const token = sim.admin.createDeveloperToken({
       userId: sim.data.adminUserId,
       purpose: "revoked in a test",
@@ -63,7 +63,7 @@ describe("Canvas failures become masked GraphQL errors with a code", () => {
     sim.admin.revokeToken(token);
     const result = await gql(revokedGateway, "{ viewer { id } }");
     expect(result.status).toBe(401);
-    expect(codes(result)).toEqual(["REAUTHENTICATE"]);
+    expect(codes(result)).toEqual(["REAUTH_REQUIRED"]);
     expect(result.text).not.toContain(token);
   });
 

@@ -74,7 +74,7 @@ describe("no token or secret in any response or log line", () => {
     sim.admin.revokeToken(doomed);
     const reauth = await gql(revoked, "{ viewer { id } }");
     responses.push(reauth.text);
-    expect(reauth.body.errors?.[0]?.extensions?.code).toBe("REAUTHENTICATE");
+    expect(reauth.body.errors?.[0]?.extensions?.code).toBe("REAUTH_REQUIRED");
 
     // User mode: login, queries, an expired access token refreshed, logout, a forged callback.
     const store = new MemoryStore();
