@@ -1,7 +1,10 @@
-import type { CanvasClient } from "@easel/canvas-client";
+import type { CanvasClient, CanvasTransport } from "@easel/canvas-client";
 
-/** What the export needs from a `CanvasClient` (the real one satisfies it). */
-export type ExportClient = Pick<CanvasClient, "paginate" | "request" | "stats">;
+/**
+ * What the export needs from a `CanvasClient` (the real one satisfies it): what canvas-client's
+ * endpoint groups send requests through, and the counters.
+ */
+export type ExportClient = CanvasTransport & Pick<CanvasClient, "stats">;
 
 /** The client counters a progress bar shows. */
 export interface ClientStats {

@@ -1,4 +1,4 @@
-import type { Course } from "@easel/canvas-client";
+import { canvasEndpoints } from "@easel/canvas-client";
 import type { ExportClient } from "./client.js";
 import { invalidArg } from "./errors.js";
 
@@ -33,17 +33,14 @@ export async function listCourseIds(
   checkId("accountId", options.accountId);
   checkId("termId", options.termId);
   const { accountId, termId, signal } = options;
+  const api = canvasEndpoints(client);
   const courses =
     accountId !== undefined
-      ? client.paginate<Course>(
-          `/api/v1/accounts/${accountId}/courses`,
-          { enrollment_term_id: termId },
-          { signal },
-        )
-      : client.paginate<Course>("/api/v1/courses", {}, { signal });
+      ? api.accounts.courses(accountId, termId === undefined ? {} : { enrollmentTermId: termId }, { signal })
+      : api.courses.list({}, { signal });
   const ids = new Set<number>();
   for await (const course of courses) {
-    // /api/v1/courses has no term filter: Canvas expects the client to filter on enrollment_term_id.
+    // The user's course list has no term filter on Canvas: the client filters on enrollment_term_id.
     if (termId !== undefined && course.enrollment_term_id !== termId) continue;
     ids.add(course.id);
   }

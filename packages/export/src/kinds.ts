@@ -1,4 +1,11 @@
-import type { Assignment, Course, Enrollment, StudentSummary, Submission } from "@easel/canvas-client";
+import {
+  type CanvasEndpoints,
+  canvasEndpoints,
+  type Enrollment,
+  ROLL_CALL_ASSIGNMENT_NAME,
+  type StudentSummary,
+  type Submission,
+} from "@easel/canvas-client";
 import type { ExportClient } from "./client.js";
 import { invalidArg } from "./errors.js";
 
@@ -14,8 +21,8 @@ export const EXPORT_KINDS = [
 ] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
-/** The name of the assignment Roll Call Attendance keeps its grades in (rollcall's attendance_assignment.rb). */
-export const ROLL_CALL_ASSIGNMENT_NAME = "Roll Call Attendance";
+/** The name of the assignment Roll Call Attendance keeps its grades in (defined in canvas-client). */
+export { ROLL_CALL_ASSIGNMENT_NAME };
 
 /** Enrollment states an export asks for: every state Canvas lists for a course, not only the default active+invited. */
 export const EXPORTED_ENROLLMENT_STATES = ["active", "invited", "inactive", "completed"] as const;
@@ -310,18 +317,19 @@ export function rowsForCourse<K extends ExportKind>(
     throw invalidArg("courseId", courseId, "must be a positive integer");
   }
   const producer = PRODUCERS[kind] as (
-    c: ExportClient,
+    api: CanvasEndpoints,
     id: number,
     signal?: AbortSignal,
   ) => AsyncIterable<KindRows[K]>;
-  return producer(client, courseId, options.signal);
+  // Built over the client as given, so a wrapped client still sees every request.
+  return producer(canvasEndpoints(client), courseId, options.signal);
 }
 
 // ---- producers ------------------------------------------------------------------------------
 
 const PRODUCERS: {
   readonly [K in ExportKind]: (
-    c: ExportClient,
+    api: CanvasEndpoints,
     id: number,
     signal?: AbortSignal,
   ) => AsyncIterable<KindRows[K]>;
@@ -341,23 +349,23 @@ const num = (value: unknown): number | null =>
 const bool = (value: unknown): boolean | null => (typeof value === "boolean" ? value : null);
 
 function studentEnrollments(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<Enrollment> {
-  return client.paginate<Enrollment>(
-    `/api/v1/courses/${courseId}/enrollments`,
-    { type: ["StudentEnrollment"], state: [...EXPORTED_ENROLLMENT_STATES] },
+  return api.enrollments.forCourse(
+    courseId,
+    { type: ["StudentEnrollment"], state: EXPORTED_ENROLLMENT_STATES },
     { signal },
   );
 }
 
 async function* courseRows(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<CourseRow> {
-  const course = await client.request<Course>("GET", `/api/v1/courses/${courseId}`, { signal });
+  const course = await api.courses.get(courseId, { signal });
   yield {
     course_id: course.id,
     sis_course_id: str(course.sis_course_id),
@@ -372,15 +380,11 @@ async function* courseRows(
 }
 
 async function* enrollmentRows(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<EnrollmentRow> {
-  const enrollments = client.paginate<Enrollment>(
-    `/api/v1/courses/${courseId}/enrollments`,
-    { state: [...EXPORTED_ENROLLMENT_STATES] },
-    { signal },
-  );
+  const enrollments = api.enrollments.forCourse(courseId, { state: EXPORTED_ENROLLMENT_STATES }, { signal });
   for await (const e of enrollments) {
     yield {
       course_id: courseId,
@@ -417,11 +421,11 @@ async function* uniqueStudents(enrollments: AsyncIterable<Enrollment>): AsyncIte
 }
 
 async function* gradeRows(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<GradeRow> {
-  for await (const e of uniqueStudents(studentEnrollments(client, courseId, signal))) {
+  for await (const e of uniqueStudents(studentEnrollments(api, courseId, signal))) {
     const g = e.grades;
     yield {
       course_id: courseId,
@@ -460,28 +464,20 @@ function submissionRow(courseId: number, s: Submission): SubmissionRow {
 }
 
 async function* submissionRows(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<SubmissionRow> {
-  const submissions = client.paginate<Submission>(
-    `/api/v1/courses/${courseId}/students/submissions`,
-    { student_ids: ["all"] },
-    { signal },
-  );
+  const submissions = api.submissions.forStudents(courseId, { studentIds: "all" }, { signal });
   for await (const s of submissions) yield submissionRow(courseId, s);
 }
 
 async function* assignmentRows(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<AssignmentRow> {
-  for await (const a of client.paginate<Assignment>(
-    `/api/v1/courses/${courseId}/assignments`,
-    {},
-    { signal },
-  )) {
+  for await (const a of api.assignments.list(courseId, {}, { signal })) {
     yield {
       course_id: courseId,
       assignment_id: a.id,
@@ -500,41 +496,23 @@ async function* assignmentRows(
   }
 }
 
-/** The course's Roll Call Attendance assignment (first by Canvas's order), or undefined. */
-async function findRollCallAssignment(
-  client: ExportClient,
-  courseId: number,
-  signal?: AbortSignal,
-): Promise<Assignment | undefined> {
-  // search_term narrows the list on Canvas; the exact-name check keeps "Roll Call Attendance (old)" out.
-  const assignments = client.paginate<Assignment>(
-    `/api/v1/courses/${courseId}/assignments`,
-    { search_term: ROLL_CALL_ASSIGNMENT_NAME },
-    { signal },
-  );
-  for await (const a of assignments) {
-    if (a.name === ROLL_CALL_ASSIGNMENT_NAME) return a;
-  }
-  return undefined;
-}
-
 async function* attendanceRows(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<AttendanceRow> {
-  const rollCall = await findRollCallAssignment(client, courseId, signal);
+  const rollCall = await api.assignments.findRollCall(courseId, { signal });
   // One entry per student with a Roll Call grade: bounded by the course's students.
   const scores = new Map<number, { score: number | null; grade: string | null }>();
   if (rollCall) {
-    const submissions = client.paginate<Submission>(
-      `/api/v1/courses/${courseId}/students/submissions`,
-      { student_ids: ["all"], assignment_ids: [rollCall.id] },
+    const submissions = api.submissions.forStudents(
+      courseId,
+      { studentIds: "all", assignmentIds: [rollCall.id] },
       { signal },
     );
     for await (const s of submissions) scores.set(s.user_id, { score: num(s.score), grade: str(s.grade) });
   }
-  for await (const e of uniqueStudents(studentEnrollments(client, courseId, signal))) {
+  for await (const e of uniqueStudents(studentEnrollments(api, courseId, signal))) {
     const attendance = scores.get(e.user_id);
     yield {
       course_id: courseId,
@@ -548,19 +526,15 @@ async function* attendanceRows(
 }
 
 async function* engagementRows(
-  client: ExportClient,
+  api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<EngagementRow> {
   // One summary per student: bounded by the course's students.
   const summaries = new Map<number, StudentSummary>();
-  const pages = client.paginate<StudentSummary>(
-    `/api/v1/courses/${courseId}/analytics/student_summaries`,
-    {},
-    { signal },
-  );
+  const pages = api.analytics.studentSummaries(courseId, {}, { signal });
   for await (const s of pages) summaries.set(s.id, s);
-  for await (const e of uniqueStudents(studentEnrollments(client, courseId, signal))) {
+  for await (const e of uniqueStudents(studentEnrollments(api, courseId, signal))) {
     const s = summaries.get(e.user_id);
     const t = s?.tardiness_breakdown;
     yield {

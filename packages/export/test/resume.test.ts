@@ -154,6 +154,8 @@ describe("a forbidden course", () => {
       const flipping: ExportClient = {
         request: bigClient.request.bind(bigClient),
         stats: bigClient.stats.bind(bigClient),
+        resolve: bigClient.resolve.bind(bigClient),
+        options: bigClient.options,
         paginate: async function* <T>(...args: Parameters<CanvasClient["paginate"]>) {
           for await (const item of bigClient.paginate<T>(...args)) {
             if (args[0].includes("/courses/2/") && ++seen === 950) {

@@ -6,14 +6,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  type Assignment,
-  CanvasClient,
-  type Course,
-  type Enrollment,
-  type StudentSubmissions,
-  type StudentSummary,
-} from "@easel/canvas-client";
+import { CanvasClient, isRollCallAssignment } from "@easel/canvas-client";
 
 const { canvasBaseUrl, courseId } = JSON.parse(process.argv[2]!) as {
   canvasBaseUrl: string;
@@ -24,29 +17,32 @@ const client = new CanvasClient({
   auth: process.env.CANVAS_ACCESS_TOKEN!,
   pacing: false,
 });
-const ROLL_CALL = "Roll Call Attendance";
+
+async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
 
 async function overview() {
-  const base = `/api/v1/courses/${courseId}`;
   const [course, enrollments, summaries, assignments] = await Promise.all([
-    client.request<Course>("GET", base, { query: { include: ["term"] } }),
-    client.collect<Enrollment>(`${base}/enrollments`, { type: ["StudentEnrollment"] }),
-    client.collect<StudentSummary>(`${base}/analytics/student_summaries`),
-    client.collect<Assignment>(`${base}/assignments`),
+    client.courses.get(courseId, { include: ["term"] }),
+    all(client.enrollments.forCourse(courseId, { type: ["StudentEnrollment"] })),
+    all(client.analytics.studentSummaries(courseId)),
+    all(client.assignments.list(courseId)),
   ]);
   const seen = new Set<number>();
   const students = enrollments.filter((e) => !seen.has(e.user_id) && seen.add(e.user_id));
-  const rollCall = assignments.find((a) => a.name === ROLL_CALL);
+  const rollCall = assignments.find(isRollCallAssignment);
   const scores = new Map<number, number | null>();
   if (rollCall) {
-    for (let i = 0; i < students.length; i += 100) {
-      const groups = await client.collect<StudentSubmissions>(`${base}/students/submissions`, {
-        grouped: true,
-        assignment_ids: [rollCall.id],
-        student_ids: students.slice(i, i + 100).map((s) => s.user_id),
-      });
-      for (const group of groups) scores.set(group.user_id, group.submissions[0]?.score ?? null);
-    }
+    // Chunks of at most 100 students, one after the other, as canvas-client sends them.
+    const groups = client.submissions.forStudents(courseId, {
+      grouped: true,
+      assignmentIds: [rollCall.id],
+      studentIds: students.map((s) => s.user_id),
+    });
+    for await (const group of groups) scores.set(group.user_id, group.submissions[0]?.score ?? null);
   }
   const summaryOf = new Map(summaries.map((s) => [s.id, s]));
   return {
