@@ -141,15 +141,7 @@ function toMillis(value: number | Date | string | null | undefined): number | nu
 export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<CanvasSim> {
   const opts = normalizeOptions(options);
   const clock = new SimClock(opts.now, opts.freezeClock);
-  const model = new SimModel({
-    seed: opts.seed,
-    courses: opts.courses,
-    studentsPerCourse: opts.studentsPerCourse,
-    assignmentsPerCourse: opts.assignmentsPerCourse,
-    teachersPerCourse: opts.teachersPerCourse,
-    tasPerCourse: opts.tasPerCourse,
-    now: opts.now,
-  });
+  const model = new SimModel(opts);
   const tokens = new TokenRegistry();
   let secretCounter = 0;
   const seededSecret = () => {
@@ -170,7 +162,7 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
     seededSecret,
   );
   const developerToken = tokens.createManual({
-    userId: model.adminUserId,
+    userId: model.people.adminUserId,
     now: clock.now(),
     purpose: "easel simulator",
     expiresAt: null,
@@ -197,7 +189,7 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
 
   let url = "";
   const requireUser = (userId: number) => {
-    if (!model.user(userId))
+    if (!model.people.user(userId))
       throw new CanvasSimError(SIM_UNKNOWN_USER, `No simulated user with id ${userId}`);
   };
   const admin: SimAdmin = {
@@ -428,14 +420,14 @@ function createControlPlane(deps: ControlDeps) {
     },
     "POST /__sim/oauth/tokens": (params) =>
       admin.mintOAuthTokens({
-        userId: numberParam(params, "user_id") ?? rt.model.adminUserId,
+        userId: numberParam(params, "user_id") ?? rt.model.people.adminUserId,
         expiresIn: numberParam(params, "expires_in"),
         clientId: params.get("client_id"),
         scopes: params.getAll("scopes").length > 0 ? params.getAll("scopes") : undefined,
       }),
     "POST /__sim/tokens": (params) => ({
       token: admin.createDeveloperToken({
-        userId: numberParam(params, "user_id") ?? rt.model.adminUserId,
+        userId: numberParam(params, "user_id") ?? rt.model.people.adminUserId,
         expiresAt: params.get("expires_at") ?? null,
         purpose: params.get("purpose"),
         scopes: params.getAll("scopes").length > 0 ? params.getAll("scopes") : undefined,
@@ -480,18 +472,16 @@ function createControlPlane(deps: ControlDeps) {
     "GET /__sim/data/courses": (_params, _body, tail) => {
       const match = /^(\d+)\/summary$/.exec(tail);
       const courseId = match ? Number(match[1]) : Number.NaN;
-      if (!rt.model.hasCourse(courseId)) return undefined;
-      const students = rt.model.studentsPerCourse;
-      const assignments = rt.model.assignmentsPerCourse;
-      const first = rt.model.submissionId(courseId, 0, 0);
-      const count = students * assignments;
+      if (!rt.model.catalog.hasCourse(courseId)) return undefined;
+      const { first, last } = rt.model.submissions.idRange(courseId);
+      const count = last - first + 1;
       return {
         courseId,
-        students,
-        assignments,
+        students: rt.model.studentsPerCourse,
+        assignments: rt.model.assignmentsPerCourse,
         submissions: count,
         submissionIdFirst: first,
-        submissionIdLast: first + count - 1,
+        submissionIdLast: last,
         submissionIdSum: (count * (2 * first + count - 1)) / 2,
       };
     },
