@@ -75,18 +75,15 @@ export function createSimData(
   base: () => string,
   now: () => number,
 ): SimData {
-  const studentIndexes = (courseId: number, ids?: readonly number[]): number[] => {
-    if (!ids) return Array.from({ length: model.studentsPerCourse }, (_, k) => k);
-    return [
-      ...new Set(ids.map((id) => model.people.studentIndex(courseId, id)).filter((k) => k !== -1)),
-    ].sort((a, b) => a - b);
-  };
-  const assignmentIndexes = (courseId: number, ids?: readonly number[]): number[] => {
-    if (!ids) return Array.from({ length: model.assignmentsPerCourse }, (_, i) => i);
-    return [...new Set(ids.map((id) => model.assignments.index(courseId, id)).filter((i) => i !== -1))].sort(
-      (a, b) => a - b,
-    );
-  };
+  /** Every index below `count`, or the distinct known ones of `ids` in order. */
+  const indexes = (count: number, ids: readonly number[] | undefined, indexOf: (id: number) => number) =>
+    ids
+      ? [...new Set(ids.map(indexOf).filter((index) => index !== -1))].sort((a, b) => a - b)
+      : Array.from({ length: count }, (_, index) => index);
+  const studentIndexes = (courseId: number, ids?: readonly number[]): number[] =>
+    indexes(model.studentsPerCourse, ids, (id) => model.people.studentIndex(courseId, id));
+  const assignmentIndexes = (courseId: number, ids?: readonly number[]): number[] =>
+    indexes(model.assignmentsPerCourse, ids, (id) => model.assignments.index(courseId, id));
   function* rows(courseId: number, filter: SubmissionFilter = {}): IterableIterator<SubmissionRow> {
     if (!model.catalog.hasCourse(courseId)) return;
     jobs.settle(now());

@@ -70,16 +70,9 @@ export function courseJson(
   if (options.enrollments) json.enrollments = options.enrollments;
   if (options.totalStudents) json.total_students = model.studentsPerCourse;
   if (options.includeTerm) {
-    const term = model.catalog.term(course.termId)!;
-    json.term = {
-      id: term.id,
-      name: term.name,
-      start_at: isoOrNull(term.startAt),
-      end_at: isoOrNull(term.endAt),
-      created_at: "2025-06-01T00:00:00Z",
-      workflow_state: "active",
-      grading_period_group_id: null,
-    };
+    // The term embedded in a course has every field of the term but its SIS id.
+    const { sis_term_id: _sisTermId, ...term } = termJson(model.catalog.term(course.termId)!);
+    json.term = term;
   }
   return json;
 }
