@@ -4,7 +4,7 @@
  */
 
 export type { CanvasObject, EnrollmentFilter, SimData, SubmissionFilter } from "./data/accessors.js";
-export type { StudentSummaryRow } from "./data/model.js";
+export type { StudentSummaryRow } from "./data/analytics.js";
 export {
   CanvasSimError,
   type CanvasSimErrorCode,

@@ -89,7 +89,7 @@ export class ProgressJobs {
     while (this.#pending.length > 0 && this.#pending[0]!.endsAt <= now) {
       const job = this.#pending.shift()!;
       for (const change of job.changes) {
-        this.#model.postGrade(
+        this.#model.submissions.postGrade(
           job.courseId,
           change.assignmentIndex,
           change.studentIndex,

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { SimClock } from "./clock.js";
-import type { CourseInfo, SimModel, UserInfo } from "./data/model.js";
+import type { CourseInfo } from "./data/catalog.js";
+import type { SimModel } from "./data/model.js";
+import type { UserInfo } from "./data/people.js";
 import type { FaultInjector } from "./faults.js";
 import type { Params } from "./http/params.js";
 import { json, notFound, type Reply, ReplyError } from "./http/reply.js";
@@ -88,9 +90,11 @@ export function courseParam(ctx: RequestContext, name = "course_id"): CourseInfo
   if (id === null && raw?.startsWith("sis_course_id:")) {
     const sis = decodeURIComponent(raw.slice("sis_course_id:".length));
     id =
-      ctx.rt.model.courseIds().find((courseId) => ctx.rt.model.course(courseId)!.sisCourseId === sis) ?? null;
+      ctx.rt.model.catalog
+        .courseIds()
+        .find((courseId) => ctx.rt.model.catalog.course(courseId)!.sisCourseId === sis) ?? null;
   }
-  const course = id === null ? undefined : ctx.rt.model.course(id);
+  const course = id === null ? undefined : ctx.rt.model.catalog.course(id);
   if (!course) throw notFound();
   return course;
 }
@@ -98,9 +102,9 @@ export function courseParam(ctx: RequestContext, name = "course_id"): CourseInfo
 /** What the caller may do in a course, or null. */
 export function accessTo(rt: SimRuntime, userId: number, courseId: number): Access | null {
   if (rt.forbidden.has(`${userId}:${courseId}`)) return null;
-  if (userId === rt.model.adminUserId) return "admin";
-  if (rt.model.staffIndex(courseId, userId) !== -1) return "staff";
-  if (rt.model.studentIndex(courseId, userId) !== -1) return "student";
+  if (userId === rt.model.people.adminUserId) return "admin";
+  if (rt.model.people.staffIndex(courseId, userId) !== -1) return "staff";
+  if (rt.model.people.studentIndex(courseId, userId) !== -1) return "student";
   return null;
 }
 

@@ -290,7 +290,7 @@ export class RequestPipeline {
     }
     record.lastUsedAt = ctx.now;
     ctx.token = record;
-    ctx.user = rt.model.user(record.userId) ?? null;
+    ctx.user = rt.model.people.user(record.userId) ?? null;
     if (!ctx.user) throw new ReplyError(invalidTokenReply("Invalid access token."));
   }
 }

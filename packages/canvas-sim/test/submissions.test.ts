@@ -132,7 +132,7 @@ describe("students/submissions, ungrouped (bookmark pages)", () => {
     const url = 'http://127.0.0.1:1/"quoted"';
     for (let a = 0; a < 12; a++) {
       for (let k = 0; k < 40; k++) {
-        const row = model.submission(2, a, k);
+        const row = model.submissions.row(2, a, k);
         expect(submissionJsonText(row, escapeBase(url))).toBe(JSON.stringify(submissionJson(row, url)));
       }
     }

@@ -1,7 +1,10 @@
 import { isoOrNull } from "../clock.js";
 import type { ProgressJobs, ProgressJson } from "../progress.js";
+import type { StudentSummaryRow } from "./analytics.js";
 import { assignmentJson, courseJson, enrollmentJson, submissionJson, termJson, userJson } from "./json.js";
-import type { EnrollmentState, EnrollmentType, SimModel, StudentSummaryRow, SubmissionRow } from "./model.js";
+import type { SimModel } from "./model.js";
+import type { EnrollmentState, EnrollmentType } from "./people.js";
+import type { SubmissionRow } from "./submissions.js";
 
 /** A Canvas JSON object as the simulator serves it (see the README for the fields). */
 export type CanvasObject = Record<string, unknown> & { id: number };
@@ -72,25 +75,22 @@ export function createSimData(
   base: () => string,
   now: () => number,
 ): SimData {
-  const studentIndexes = (courseId: number, ids?: readonly number[]): number[] => {
-    if (!ids) return Array.from({ length: model.studentsPerCourse }, (_, k) => k);
-    return [...new Set(ids.map((id) => model.studentIndex(courseId, id)).filter((k) => k !== -1))].sort(
-      (a, b) => a - b,
-    );
-  };
-  const assignmentIndexes = (courseId: number, ids?: readonly number[]): number[] => {
-    if (!ids) return Array.from({ length: model.assignmentsPerCourse }, (_, i) => i);
-    return [...new Set(ids.map((id) => model.assignmentIndex(courseId, id)).filter((i) => i !== -1))].sort(
-      (a, b) => a - b,
-    );
-  };
+  /** Every index below `count`, or the distinct known ones of `ids` in order. */
+  const indexes = (count: number, ids: readonly number[] | undefined, indexOf: (id: number) => number) =>
+    ids
+      ? [...new Set(ids.map(indexOf).filter((index) => index !== -1))].sort((a, b) => a - b)
+      : Array.from({ length: count }, (_, index) => index);
+  const studentIndexes = (courseId: number, ids?: readonly number[]): number[] =>
+    indexes(model.studentsPerCourse, ids, (id) => model.people.studentIndex(courseId, id));
+  const assignmentIndexes = (courseId: number, ids?: readonly number[]): number[] =>
+    indexes(model.assignmentsPerCourse, ids, (id) => model.assignments.index(courseId, id));
   function* rows(courseId: number, filter: SubmissionFilter = {}): IterableIterator<SubmissionRow> {
-    if (!model.hasCourse(courseId)) return;
+    if (!model.catalog.hasCourse(courseId)) return;
     jobs.settle(now());
     const students = studentIndexes(courseId, filter.studentIds);
     for (const a of assignmentIndexes(courseId, filter.assignmentIds)) {
       for (const k of students) {
-        const row = model.submission(courseId, a, k);
+        const row = model.submissions.row(courseId, a, k);
         if (filter.workflowState === undefined || row.workflowState === filter.workflowState) yield row;
       }
     }
@@ -100,64 +100,65 @@ export function createSimData(
     courseCount: model.courseCount,
     studentsPerCourse: model.studentsPerCourse,
     assignmentsPerCourse: model.assignmentsPerCourse,
-    adminUserId: model.adminUserId,
-    courses: () => model.courseIds().map((id) => data.course(id)!),
+    adminUserId: model.people.adminUserId,
+    courses: () => model.catalog.courseIds().map((id) => data.course(id)!),
     course(id) {
-      const course = model.course(id);
+      const course = model.catalog.course(id);
       return course ? (courseJson(model, course, base(), { includeTerm: true }) as CanvasObject) : undefined;
     },
-    terms: () => model.terms().map((term) => termJson(term) as CanvasObject),
+    terms: () => model.catalog.terms().map((term) => termJson(term) as CanvasObject),
     user(id) {
-      const user = model.user(id);
+      const user = model.people.user(id);
       return user ? (userJson(user, { sis: true, email: true }) as CanvasObject) : undefined;
     },
-    users: () => Array.from({ length: model.userCount }, (_, i) => data.user(i + 1)!),
+    users: () => Array.from({ length: model.people.userCount }, (_, i) => data.user(i + 1)!),
     staff: (courseId) =>
-      model.hasCourse(courseId)
-        ? Array.from({ length: model.staffPerCourse }, (_, j) => data.user(model.staffId(courseId, j))!)
+      model.catalog.hasCourse(courseId)
+        ? Array.from(
+            { length: model.people.staffPerCourse },
+            (_, j) => data.user(model.people.staffId(courseId, j))!,
+          )
         : [],
     students: (courseId) => data.studentIds(courseId).map((id) => data.user(id)!),
     studentIds: (courseId) =>
-      model.hasCourse(courseId)
-        ? Array.from({ length: model.studentsPerCourse }, (_, k) => model.studentId(courseId, k))
+      model.catalog.hasCourse(courseId)
+        ? Array.from({ length: model.studentsPerCourse }, (_, k) => model.people.studentId(courseId, k))
         : [],
     enrollments(courseId, filter = {}) {
-      if (!model.hasCourse(courseId)) return [];
+      if (!model.catalog.hasCourse(courseId)) return [];
       jobs.settle(now());
       const types = filter.type ? new Set(filter.type) : null;
       const states = new Set(filter.state ?? (["active", "invited", "inactive"] as const));
       return Array.from(
-        model.enrollmentSlots(courseId, types, states, null),
+        model.people.enrollmentSlots(courseId, types, states, null),
         (slot) =>
-          enrollmentJson(model, model.enrollmentAtSlot(courseId, slot), base(), {
+          enrollmentJson(model, model.people.enrollmentAtSlot(courseId, slot), base(), {
             grader: true,
           }) as CanvasObject,
       );
     },
     assignments: (courseId) =>
-      model
-        .assignments(courseId)
-        .slice()
-        .sort((a, b) => a.groupId - b.groupId || a.index - b.index)
+      model.assignments
+        .inListOrder(courseId)
         .map((assignment) => assignmentJson(model, assignment, base()) as CanvasObject),
     assignment(courseId, assignmentId) {
-      const index = model.assignmentIndex(courseId, assignmentId);
+      const index = model.assignments.index(courseId, assignmentId);
       return index === -1
         ? undefined
-        : (assignmentJson(model, model.assignments(courseId)[index]!, base()) as CanvasObject);
+        : (assignmentJson(model, model.assignments.ofCourse(courseId)[index]!, base()) as CanvasObject);
     },
     submission(courseId, assignmentId, userId) {
-      const a = model.assignmentIndex(courseId, assignmentId);
-      const k = model.studentIndex(courseId, userId);
+      const a = model.assignments.index(courseId, assignmentId);
+      const k = model.people.studentIndex(courseId, userId);
       if (a === -1 || k === -1) return undefined;
       jobs.settle(now());
-      return submissionJson(model.submission(courseId, a, k), base()) as CanvasObject;
+      return submissionJson(model.submissions.row(courseId, a, k), base()) as CanvasObject;
     },
     *submissions(courseId, filter) {
       for (const row of rows(courseId, filter)) yield submissionJson(row, base()) as CanvasObject;
     },
     submissionsCount(courseId, filter = {}) {
-      if (!model.hasCourse(courseId)) return 0;
+      if (!model.catalog.hasCourse(courseId)) return 0;
       if (filter.workflowState === undefined) {
         return (
           studentIndexes(courseId, filter.studentIds).length *
@@ -168,15 +169,16 @@ export function createSimData(
       for (const _ of rows(courseId, filter)) count++;
       return count;
     },
-    submissionIdRange: (courseId) => ({
-      first: model.submissionId(courseId, 0, 0),
-      last: model.submissionId(courseId, model.assignmentsPerCourse - 1, model.studentsPerCourse - 1),
-    }),
+    submissionIdRange: (courseId) => model.submissions.idRange(courseId),
     grades(courseId, userId) {
-      const k = model.studentIndex(courseId, userId);
+      const k = model.people.studentIndex(courseId, userId);
       if (k === -1) return undefined;
       jobs.settle(now());
-      const grades = model.grades(courseId, k, model.course(courseId)!.gradingStandardId !== null);
+      const grades = model.submissions.grades(
+        courseId,
+        k,
+        model.catalog.course(courseId)!.gradingStandardId !== null,
+      );
       return {
         current_score: grades.currentScore,
         final_score: grades.finalScore,
@@ -186,12 +188,14 @@ export function createSimData(
       };
     },
     studentSummaries(courseId, sortColumn = "name") {
-      if (!model.hasCourse(courseId)) return [];
+      if (!model.catalog.hasCourse(courseId)) return [];
       jobs.settle(now());
-      return Array.from(model.summaryOrder(courseId, sortColumn), (k) => model.studentSummary(courseId, k));
+      return Array.from(model.analytics.summaryOrder(courseId, sortColumn), (k) =>
+        model.analytics.studentSummary(courseId, k),
+      );
     },
     lastAttended: (courseId, userId) =>
-      isoOrNull(model.enrollmentFor(courseId, userId)?.lastAttendedAt ?? null),
+      isoOrNull(model.people.enrollmentFor(courseId, userId)?.lastAttendedAt ?? null),
     progress: (id) => jobs.json(id, now(), base()),
   };
   return data;

@@ -1,14 +1,9 @@
 import { isoOrNull, isoSeconds } from "../clock.js";
-import {
-  type AssignmentInfo,
-  type CourseInfo,
-  type EnrollmentInfo,
-  ROLE_IDS,
-  type SimModel,
-  type SubmissionRow,
-  type TermInfo,
-  type UserInfo,
-} from "./model.js";
+import type { AssignmentInfo } from "./assignments.js";
+import type { CourseInfo, TermInfo } from "./catalog.js";
+import type { SimModel } from "./model.js";
+import { type EnrollmentInfo, ROLE_IDS, type UserInfo } from "./people.js";
+import type { SubmissionRow } from "./submissions.js";
 
 /** Canvas JSON shapes. Field names and order follow Canvas's serializers (lib/api/v1/*.rb). */
 
@@ -75,16 +70,9 @@ export function courseJson(
   if (options.enrollments) json.enrollments = options.enrollments;
   if (options.totalStudents) json.total_students = model.studentsPerCourse;
   if (options.includeTerm) {
-    const term = model.term(course.termId)!;
-    json.term = {
-      id: term.id,
-      name: term.name,
-      start_at: isoOrNull(term.startAt),
-      end_at: isoOrNull(term.endAt),
-      created_at: "2025-06-01T00:00:00Z",
-      workflow_state: "active",
-      grading_period_group_id: null,
-    };
+    // The term embedded in a course has every field of the term but its SIS id.
+    const { sis_term_id: _sisTermId, ...term } = termJson(model.catalog.term(course.termId)!);
+    json.term = term;
   }
   return json;
 }
@@ -157,8 +145,8 @@ export function enrollmentJson(
   base: string,
   options: EnrollmentJsonOptions,
 ): Record<string, unknown> {
-  const course = model.course(enrollment.courseId)!;
-  const user = model.user(enrollment.userId)!;
+  const course = model.catalog.course(enrollment.courseId)!;
+  const user = model.people.user(enrollment.userId)!;
   const json: Record<string, unknown> = {
     id: enrollment.id,
     user_id: enrollment.userId,
@@ -180,7 +168,7 @@ export function enrollmentJson(
     total_activity_time: enrollment.totalActivityTime,
   };
   if (enrollment.type === "StudentEnrollment") {
-    const grades = model.grades(
+    const grades = model.submissions.grades(
       enrollment.courseId,
       enrollment.studentIndex,
       course.gradingStandardId !== null,
@@ -203,7 +191,7 @@ export function enrollmentJson(
     json.grades = gradesJson;
   }
   if (options.grader) {
-    json.sis_account_id = model.account(course.accountId)?.sisAccountId ?? null;
+    json.sis_account_id = model.catalog.account(course.accountId)?.sisAccountId ?? null;
     json.sis_course_id = course.sisCourseId;
     json.course_integration_id = null;
     json.sis_section_id = `${course.sisCourseId}-S1`;
@@ -221,7 +209,7 @@ export function assignmentJson(
   base: string,
   needsGradingCount?: number,
 ): Record<string, unknown> {
-  const course = model.course(assignment.courseId)!;
+  const course = model.catalog.course(assignment.courseId)!;
   const json: Record<string, unknown> = {
     id: assignment.id,
     description: assignment.isAttendance

@@ -1,4 +1,3 @@
-import { draw, hash4, Kind } from "../hash.js";
 import { json, notFound, type Reply } from "../http/reply.js";
 import {
   accessTo,
@@ -39,12 +38,12 @@ function studentSummaries(ctx: RequestContext): Reply {
   const studentId = ctx.params.get("student_id");
   let order: Int32Array;
   if (studentId !== undefined) {
-    const index = model.studentIndex(course.id, parseId(studentId) ?? -1);
+    const index = model.people.studentIndex(course.id, parseId(studentId) ?? -1);
     order = index === -1 ? new Int32Array(0) : Int32Array.of(index);
-  } else order = model.summaryOrder(course.id, sortColumn);
+  } else order = model.analytics.summaryOrder(course.id, sortColumn);
   return ordinalPage(ctx, order.length, (start, end) => {
     const rows: unknown[] = [];
-    for (let i = start; i < end; i++) rows.push(model.studentSummary(course.id, order[i]!));
+    for (let i = start; i < end; i++) rows.push(model.analytics.studentSummary(course.id, order[i]!));
     return rows;
   });
 }
@@ -60,27 +59,10 @@ function studentActivity(ctx: RequestContext): Reply {
   const course = courseParam(ctx);
   const access = accessTo(rt, ctx.user!.id, course.id);
   const userId = parseId(ctx.routeParams.student_id) ?? -1;
-  const index = model.studentIndex(course.id, userId);
+  const index = model.people.studentIndex(course.id, userId);
   if (index === -1) throw notFound();
   if (access === null || (access === "student" && userId !== ctx.user!.id)) throw unauthorized(rt);
-  const pageViews: Record<string, number> = {};
-  const participations: Array<{ created_at: string; url: string }> = [];
-  const hourMs = 3_600_000;
-  const endHour = Math.floor(model.config.now / hourMs);
-  for (let hour = endHour - 14 * 24; hour < endHour; hour++) {
-    const h = hash4(model.config.seed, Kind.activity, course.id, index, hour);
-    if (draw(h, 0) < 0.06) {
-      const at = new Date(hour * hourMs).toISOString().replace(/\.\d{3}Z$/, "-00:00");
-      pageViews[at] = 1 + Math.floor(draw(h, 1) * 12);
-      if (draw(h, 2) < 0.3) {
-        participations.push({
-          created_at: at,
-          url: `${ctx.base}/courses/${course.id}/discussion_topics/${1 + Math.floor(draw(h, 3) * 5)}`,
-        });
-      }
-    }
-  }
-  return json(200, { page_views: pageViews, participations });
+  return json(200, model.analytics.activity(course.id, index, ctx.base));
 }
 
 export function analyticsRoutes(): RouteDef[] {

@@ -1,4 +1,5 @@
 import { isoSeconds } from "../clock.js";
+import type { CourseInfo } from "../data/catalog.js";
 import {
   assignmentJson,
   courseEnrollmentSummary,
@@ -7,7 +8,14 @@ import {
   termJson,
   userJson,
 } from "../data/json.js";
-import type { CourseInfo, EnrollmentState, EnrollmentType, SimModel, UserInfo } from "../data/model.js";
+import type { SimModel } from "../data/model.js";
+import {
+  ENROLLMENT_STATES,
+  ENROLLMENT_TYPES,
+  type EnrollmentState,
+  type EnrollmentType,
+  type UserInfo,
+} from "../data/people.js";
 import { badRequest, json, notFound, type Reply } from "../http/reply.js";
 import {
   ANYONE_IN_COURSE,
@@ -23,12 +31,6 @@ import {
 } from "../runtime.js";
 import { includes, ordinalPage } from "./common.js";
 
-const ALL_STATES: readonly EnrollmentState[] = ["active", "invited", "inactive", "completed"];
-const ENROLLMENT_TYPES: readonly EnrollmentType[] = [
-  "StudentEnrollment",
-  "TaEnrollment",
-  "TeacherEnrollment",
-];
 const SHORT_TYPES: Record<string, EnrollmentType> = {
   student: "StudentEnrollment",
   ta: "TaEnrollment",
@@ -48,10 +50,10 @@ function listCourses(ctx: RequestContext): Reply {
   const enrollmentType = ctx.params.get("enrollment_type");
   const enrollmentState = ctx.params.get("enrollment_state");
   let courseIds: number[];
-  if (user.id === rt.model.adminUserId) courseIds = rt.model.courseIds();
+  if (user.id === rt.model.people.adminUserId) courseIds = rt.model.catalog.courseIds();
   else {
-    courseIds = rt.model.userCourseIds(user.id).filter((courseId) => {
-      const enrollment = rt.model.enrollmentFor(courseId, user.id)!;
+    courseIds = rt.model.people.userCourseIds(user.id).filter((courseId) => {
+      const enrollment = rt.model.people.enrollmentFor(courseId, user.id)!;
       if (enrollmentType && SHORT_TYPES[enrollmentType] !== enrollment.type) return false;
       if (enrollmentState === "active") return enrollment.state === "active";
       if (enrollmentState === "invited_or_pending") return enrollment.state === "invited";
@@ -65,8 +67,8 @@ function listCourses(ctx: RequestContext): Reply {
   const options = courseOptions(ctx);
   return ordinalPage(ctx, courseIds.length, (start, end) =>
     courseIds.slice(start, end).map((courseId) => {
-      const enrollment = rt.model.enrollmentFor(courseId, user.id);
-      return courseJson(rt.model, rt.model.course(courseId)!, ctx.base, {
+      const enrollment = rt.model.people.enrollmentFor(courseId, user.id);
+      return courseJson(rt.model, rt.model.catalog.course(courseId)!, ctx.base, {
         ...options,
         enrollments: enrollment ? [courseEnrollmentSummary(enrollment)] : [],
       });
@@ -78,7 +80,7 @@ function listCourses(ctx: RequestContext): Reply {
 function showCourse(ctx: RequestContext): Reply {
   const course = courseParam(ctx, "id");
   requireAccess(ctx, course.id, ANYONE_IN_COURSE);
-  const enrollment = ctx.rt.model.enrollmentFor(course.id, ctx.user!.id);
+  const enrollment = ctx.rt.model.people.enrollmentFor(course.id, ctx.user!.id);
   return json(
     200,
     courseJson(ctx.rt.model, course, ctx.base, {
@@ -89,11 +91,11 @@ function showCourse(ctx: RequestContext): Reply {
 }
 
 function requireAdmin(ctx: RequestContext): void {
-  if (ctx.user!.id !== ctx.rt.model.adminUserId) throw unauthorized(ctx.rt);
+  if (ctx.user!.id !== ctx.rt.model.people.adminUserId) throw unauthorized(ctx.rt);
 }
 
 function accountJson(rt: SimRuntime, id: number): Record<string, unknown> {
-  const account = rt.model.account(id)!;
+  const account = rt.model.catalog.account(id)!;
   return {
     id: account.id,
     name: account.name,
@@ -115,13 +117,13 @@ function accountParam(ctx: RequestContext, name: string): number {
   const raw = ctx.routeParams[name];
   if (raw === "self") return 1;
   const id = parseId(raw);
-  if (id === null || !ctx.rt.model.account(id)) throw notFound();
+  if (id === null || !ctx.rt.model.catalog.account(id)) throw notFound();
   return id;
 }
 
 /** GET /api/v1/accounts — accounts the caller administers (the root account, for the admin). */
 function listAccounts(ctx: RequestContext): Reply {
-  const ids = ctx.user!.id === ctx.rt.model.adminUserId ? [1] : [];
+  const ids = ctx.user!.id === ctx.rt.model.people.adminUserId ? [1] : [];
   return ordinalPage(ctx, ids.length, (start, end) =>
     ids.slice(start, end).map((id) => accountJson(ctx.rt, id)),
   );
@@ -136,7 +138,7 @@ function showAccount(ctx: RequestContext): Reply {
 function subAccounts(ctx: RequestContext): Reply {
   const id = accountParam(ctx, "account_id");
   requireAdmin(ctx);
-  const ids = ctx.rt.model
+  const ids = ctx.rt.model.catalog
     .accounts()
     .filter((account) => account.parentAccountId === id)
     .map((account) => account.id);
@@ -149,7 +151,7 @@ function subAccounts(ctx: RequestContext): Reply {
 function listTerms(ctx: RequestContext): Reply {
   accountParam(ctx, "account_id");
   requireAdmin(ctx);
-  const terms = ctx.rt.model.terms();
+  const terms = ctx.rt.model.catalog.terms();
   const reply = ordinalPage(ctx, terms.length, (start, end) => terms.slice(start, end).map(termJson));
   return { ...reply, body: `{"enrollment_terms":${reply.body}}` };
 }
@@ -158,7 +160,7 @@ function termParam(model: SimModel, raw: string | undefined): number | null | un
   if (raw === undefined || raw === "") return undefined;
   if (raw.startsWith("sis_term_id:")) {
     const sis = raw.slice("sis_term_id:".length);
-    return model.terms().find((term) => term.sisTermId === sis)?.id ?? null;
+    return model.catalog.terms().find((term) => term.sisTermId === sis)?.id ?? null;
   }
   return parseId(raw);
 }
@@ -168,7 +170,7 @@ function accountCourses(ctx: RequestContext): Reply {
   const { rt } = ctx;
   const accountId = accountParam(ctx, "account_id");
   requireAdmin(ctx);
-  const tree = new Set(rt.model.accountTree(accountId));
+  const tree = new Set(rt.model.catalog.accountTree(accountId));
   const termId = termParam(rt.model, ctx.params.get("enrollment_term_id"));
   const states = ctx.params.getAll("state");
   const search = ctx.params.get("search_term");
@@ -178,9 +180,9 @@ function accountCourses(ctx: RequestContext): Reply {
     });
   }
   const withEnrollments = ctx.params.get("with_enrollments");
-  let courses: CourseInfo[] = rt.model
+  let courses: CourseInfo[] = rt.model.catalog
     .courseIds()
-    .map((id) => rt.model.course(id)!)
+    .map((id) => rt.model.catalog.course(id)!)
     .filter((course) => tree.has(course.accountId));
   if (termId !== undefined) courses = courses.filter((course) => course.termId === termId);
   if (states.length > 0 && !states.includes("available") && !states.includes("all")) courses = [];
@@ -220,7 +222,7 @@ function parseStates(values: string[], fallback: readonly EnrollmentState[]): Se
   if (values.length === 0) return new Set(fallback);
   const states = new Set<EnrollmentState>();
   for (const value of values) {
-    if ((ALL_STATES as readonly string[]).includes(value)) states.add(value as EnrollmentState);
+    if ((ENROLLMENT_STATES as readonly string[]).includes(value)) states.add(value as EnrollmentState);
     if (value === "current_and_invited") {
       states.add("active");
       states.add("invited");
@@ -242,7 +244,7 @@ function userIdParam(ctx: RequestContext, raw: string | undefined): number | nul
   if (raw === undefined) return null;
   if (raw === "self") return ctx.user!.id;
   if (raw.startsWith("sis_user_id:"))
-    return ctx.rt.model.userBySis(raw.slice("sis_user_id:".length))?.id ?? -1;
+    return ctx.rt.model.people.userBySis(raw.slice("sis_user_id:".length))?.id ?? -1;
   return parseId(raw) ?? -1;
 }
 
@@ -258,39 +260,17 @@ function listEnrollments(ctx: RequestContext): Reply {
   }
   const types = parseTypes([...ctx.params.getAll("type"), ...ctx.params.getAll("role")]);
   const states = parseStates(ctx.params.getAll("state"), defaultEnrollmentStates(access === "admin"));
-  const slots = rt.model.enrollmentSlots(course.id, types, states, userId);
+  const slots = rt.model.people.enrollmentSlots(course.id, types, states, userId);
   const grader = access === "admin" || access === "staff";
   const currentPoints = includes(ctx).has("current_points");
   return ordinalPage(ctx, slots.length, (start, end) => {
     const rows: unknown[] = [];
     for (let i = start; i < end; i++) {
-      const enrollment = rt.model.enrollmentAtSlot(course.id, slots[i]!);
+      const enrollment = rt.model.people.enrollmentAtSlot(course.id, slots[i]!);
       rows.push(enrollmentJson(rt.model, enrollment, ctx.base, { grader, currentPoints }));
     }
     return rows;
   });
-}
-
-const userOrderCache = new WeakMap<SimModel, Map<number, Int32Array>>();
-
-/** Every enrollment slot of a course ordered by the user's sortable name, then id (cached per course). */
-function userOrder(model: SimModel, courseId: number): Int32Array {
-  let perCourse = userOrderCache.get(model);
-  if (!perCourse) {
-    perCourse = new Map();
-    userOrderCache.set(model, perCourse);
-  }
-  let order = perCourse.get(courseId);
-  if (!order) {
-    const slots = Array.from(model.enrollmentSlots(courseId, null, new Set(ALL_STATES), null));
-    const userIdOf = (slot: number) => model.enrollmentAtSlot(courseId, slot).userId;
-    const names = new Map(slots.map((slot) => [slot, model.user(userIdOf(slot))!.sortableName]));
-    const collator = new Intl.Collator("en", { sensitivity: "base" });
-    slots.sort((a, b) => collator.compare(names.get(a)!, names.get(b)!) || userIdOf(a) - userIdOf(b));
-    order = Int32Array.from(slots);
-    perCourse.set(courseId, order);
-  }
-  return order;
 }
 
 /** Users of a course (one row per user) filtered by enrollment type and state, in name order. */
@@ -301,8 +281,8 @@ function courseUserSlots(
   states: Set<EnrollmentState>,
 ): number[] {
   const result: number[] = [];
-  const staff = model.staffPerCourse;
-  for (const slot of userOrder(model, courseId)) {
+  const staff = model.people.staffPerCourse;
+  for (const slot of model.people.userOrder(courseId)) {
     let type: EnrollmentType;
     let state: EnrollmentState;
     if (slot < staff) {
@@ -310,7 +290,7 @@ function courseUserSlots(
       state = "active";
     } else {
       type = "StudentEnrollment";
-      state = model.studentState(courseId, slot - staff);
+      state = model.people.studentState(courseId, slot - staff);
     }
     if ((!types || types.has(type)) && states.has(state)) result.push(slot);
   }
@@ -331,21 +311,21 @@ function listCourseUsers(ctx: RequestContext): Reply {
   ];
   if (onlyIds.length > 0) {
     const wanted = new Set(onlyIds.map(Number));
-    slots = slots.filter((slot) => wanted.has(rt.model.enrollmentAtSlot(course.id, slot).userId));
+    slots = slots.filter((slot) => wanted.has(rt.model.people.enrollmentAtSlot(course.id, slot).userId));
   }
   const search = ctx.params.get("search_term");
   if (search) {
     const needle = search.toLowerCase();
     slots = slots.filter((slot) => {
-      const user = rt.model.user(rt.model.enrollmentAtSlot(course.id, slot).userId)!;
+      const user = rt.model.people.user(rt.model.people.enrollmentAtSlot(course.id, slot).userId)!;
       return user.name.toLowerCase().includes(needle) || user.loginId.includes(needle);
     });
   }
   const include = includes(ctx);
   return ordinalPage(ctx, slots.length, (start, end) =>
     slots.slice(start, end).map((slot) => {
-      const enrollment = rt.model.enrollmentAtSlot(course.id, slot);
-      const user = rt.model.user(enrollment.userId) as UserInfo;
+      const enrollment = rt.model.people.enrollmentAtSlot(course.id, slot);
+      const user = rt.model.people.user(enrollment.userId) as UserInfo;
       const body = userJson(user, { sis: true, email: include.has("email") });
       if (include.has("enrollments")) {
         body.enrollments = [enrollmentJson(rt.model, enrollment, ctx.base, { grader: true })];
@@ -365,43 +345,15 @@ function lastAttended(ctx: RequestContext): Reply {
   if (Number.isNaN(parsed)) throw badRequest({ message: "Invalid date time input" });
   const userId = userIdParam(ctx, ctx.routeParams.user_id);
   // Canvas updates every enrollment of that user in the course; none is not an error.
-  if (userId !== null && userId > 0 && rt.model.enrollmentFor(course.id, userId)) {
-    rt.model.setLastAttended(course.id, userId, Math.floor(parsed / 1000) * 1000);
+  if (userId !== null && userId > 0 && rt.model.people.enrollmentFor(course.id, userId)) {
+    rt.model.people.setLastAttended(course.id, userId, Math.floor(parsed / 1000) * 1000);
   }
   return json(200, { date: isoSeconds(parsed) });
 }
 
 /** Assignment indexes in Canvas's list order: assignment group position, then position. */
 function assignmentOrder(model: SimModel, courseId: number): number[] {
-  return model
-    .assignments(courseId)
-    .slice()
-    .sort((a, b) => a.groupId - b.groupId || a.index - b.index)
-    .map((assignment) => assignment.index);
-}
-
-const needsGradingCache = new WeakMap<SimModel, Map<number, { version: number; counts: Int32Array }>>();
-
-/** needs_grading_count per assignment, cached until a grade changes. */
-function needsGrading(model: SimModel, courseId: number): Int32Array {
-  let perCourse = needsGradingCache.get(model);
-  if (!perCourse) {
-    perCourse = new Map();
-    needsGradingCache.set(model, perCourse);
-  }
-  const cached = perCourse.get(courseId);
-  if (cached && cached.version === model.gradeVersion) return cached.counts;
-  const counts = new Int32Array(model.assignmentsPerCourse);
-  for (let i = 0; i < counts.length; i++) {
-    let n = 0;
-    for (let k = 0; k < model.studentsPerCourse; k++) {
-      const state = model.submission(courseId, i, k).workflowState;
-      if (state === "submitted" || state === "pending_review") n++;
-    }
-    counts[i] = n;
-  }
-  perCourse.set(courseId, { version: model.gradeVersion, counts });
-  return counts;
+  return model.assignments.inListOrder(courseId).map((assignment) => assignment.index);
 }
 
 /** GET /api/v1/courses/:course_id/assignments */
@@ -410,9 +362,9 @@ function listAssignments(ctx: RequestContext): Reply {
   const course = courseParam(ctx);
   const access = requireAccess(ctx, course.id, ANYONE_IN_COURSE);
   const order = assignmentOrder(rt.model, course.id);
-  const assignments = rt.model.assignments(course.id);
+  const assignments = rt.model.assignments.ofCourse(course.id);
   return ordinalPage(ctx, order.length, (start, end) => {
-    const counts = access === "student" ? null : needsGrading(rt.model, course.id);
+    const counts = access === "student" ? null : rt.model.submissions.needsGrading(course.id);
     return order
       .slice(start, end)
       .map((index) =>
@@ -427,10 +379,13 @@ function showAssignment(ctx: RequestContext): Reply {
   const course = courseParam(ctx);
   const access = requireAccess(ctx, course.id, ANYONE_IN_COURSE);
   const id = parseId(ctx.routeParams.id);
-  const index = id === null ? -1 : rt.model.assignmentIndex(course.id, id);
+  const index = id === null ? -1 : rt.model.assignments.index(course.id, id);
   if (index === -1) throw notFound();
-  const count = access === "student" ? undefined : needsGrading(rt.model, course.id)[index];
-  return json(200, assignmentJson(rt.model, rt.model.assignments(course.id)[index]!, ctx.base, count));
+  const count = access === "student" ? undefined : rt.model.submissions.needsGrading(course.id)[index];
+  return json(
+    200,
+    assignmentJson(rt.model, rt.model.assignments.ofCourse(course.id)[index]!, ctx.base, count),
+  );
 }
 
 export function courseRoutes(): RouteDef[] {

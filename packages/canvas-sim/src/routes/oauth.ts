@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { UserInfo } from "../data/model.js";
+import type { UserInfo } from "../data/people.js";
 import { truthy } from "../http/params.js";
 import {
   escapeHtml,
@@ -39,7 +39,7 @@ export function tokenResponse(
   record: AccessTokenRecord,
   includeRefresh: boolean,
 ): Record<string, unknown> {
-  const user = rt.model.user(record.userId)!;
+  const user = rt.model.people.user(record.userId)!;
   const body: Record<string, unknown> = {
     access_token: record.token,
     token_type: "Bearer",
@@ -209,7 +209,9 @@ function authorize(ctx: RequestContext): Reply {
   const uniqueId = ctx.params.get("unique_id");
   const auto = truthy(ctx.params.get("auto")) || ctx.rt.options.autoApprove;
   if (!auto) return consentPage(ctx, request, uniqueId ?? "admin@example.edu");
-  const user = uniqueId ? ctx.rt.model.findUser(uniqueId) : ctx.rt.model.user(ctx.rt.model.adminUserId);
+  const user = uniqueId
+    ? ctx.rt.model.people.findUser(uniqueId)
+    : ctx.rt.model.people.user(ctx.rt.model.people.adminUserId);
   if (!user) return consentPage(ctx, request, uniqueId ?? "", "Invalid username or password");
   return approve(ctx, request, user);
 }
@@ -218,7 +220,7 @@ function accept(ctx: RequestContext): Reply {
   const request = validateAuthRequest(ctx);
   if ("status" in request) return request;
   const uniqueId = ctx.params.get("unique_id") ?? "";
-  const user = ctx.rt.model.findUser(uniqueId);
+  const user = ctx.rt.model.people.findUser(uniqueId);
   if (!user) return consentPage(ctx, request, uniqueId, "Invalid username or password");
   return approve(ctx, request, user);
 }

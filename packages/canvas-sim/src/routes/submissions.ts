@@ -1,9 +1,7 @@
 import { assignmentJson, escapeBase, submissionJson, submissionJsonText } from "../data/json.js";
-import type { SubmissionRow } from "../data/model.js";
-import { truthy } from "../http/params.js";
+import type { SubmissionRow } from "../data/submissions.js";
 import { badRequest, json, notFound, type Reply, ReplyError, rawJson } from "../http/reply.js";
 import { decodeBookmark, encodeBookmark, linkHeader, perPageOf } from "../pagination.js";
-import type { GradeChange } from "../progress.js";
 import {
   ANYONE_IN_COURSE,
   accessTo,
@@ -42,12 +40,12 @@ function matches(row: SubmissionRow, filter: RowFilter): boolean {
 }
 
 /** Maps API user ids (numeric, `sis_user_id:X`, `self`) to user ids; unknown SIS ids are dropped. */
-function mapUserIds(ctx: RequestContext, values: string[]): number[] {
+export function mapUserIds(ctx: RequestContext, values: string[]): number[] {
   const ids: number[] = [];
   for (const value of values) {
     if (value === "self") ids.push(ctx.user!.id);
     else if (value.startsWith("sis_user_id:")) {
-      const user = ctx.rt.model.userBySis(value.slice("sis_user_id:".length));
+      const user = ctx.rt.model.people.userBySis(value.slice("sis_user_id:".length));
       if (user) ids.push(user.id);
     } else {
       const id = parseId(value);
@@ -89,12 +87,16 @@ function submissionRenderer(ctx: RequestContext, courseId: number): (row: Submis
     if (withAssignment) {
       assignment = assignmentCache.get(row.assignmentIndex);
       if (!assignment) {
-        assignment = assignmentJson(model, model.assignments(courseId)[row.assignmentIndex]!, ctx.base);
+        assignment = assignmentJson(
+          model,
+          model.assignments.ofCourse(courseId)[row.assignmentIndex]!,
+          ctx.base,
+        );
         assignmentCache.set(row.assignmentIndex, assignment);
       }
     }
     const json = submissionJson(row, ctx.base, {
-      user: withUser ? model.user(row.userId) : undefined,
+      user: withUser ? model.people.user(row.userId) : undefined,
       assignment,
     });
     if (noPreview) delete json.preview_url;
@@ -121,16 +123,16 @@ function forStudents(ctx: RequestContext): Reply {
   if (!all) {
     let ids = mapUserIds(ctx, requested);
     if (ids.length === 0) ids = [caller.id];
-    explicit = ids.map((id) => model.studentIndex(course.id, id));
+    explicit = ids.map((id) => model.people.studentIndex(course.id, id));
     if (canViewAll) {
       if (explicit.includes(-1)) throw unauthorized(rt);
     } else {
-      const own = model.studentIndex(course.id, caller.id);
+      const own = model.people.studentIndex(course.id, caller.id);
       if (access !== "student" || own === -1 || ids.some((id) => id !== caller.id)) throw unauthorized(rt);
     }
   } else if (!canViewAll) {
     if (access !== "student") throw unauthorized(rt);
-    explicit = [model.studentIndex(course.id, caller.id)];
+    explicit = [model.people.studentIndex(course.id, caller.id)];
   }
   if (explicit !== null && !all && explicit.length > 100) throw badRequest({ error: "too many students" });
 
@@ -140,7 +142,7 @@ function forStudents(ctx: RequestContext): Reply {
       enrollmentState === "active" ? "active" : enrollmentState === "concluded" ? "completed" : null;
     if (wanted === null) throw badRequest({ error: "invalid enrollment_state" });
     const base = explicit ?? Array.from({ length: model.studentsPerCourse }, (_, k) => k);
-    explicit = base.filter((k) => model.studentState(course.id, k) === wanted);
+    explicit = base.filter((k) => model.people.studentState(course.id, k) === wanted);
   }
   const students = explicit === null ? null : Int32Array.from(new Set(explicit)).sort((a, b) => a - b);
 
@@ -149,14 +151,14 @@ function forStudents(ctx: RequestContext): Reply {
   if (requestedAssignments.length > 0) {
     const indexes = requestedAssignments.map((raw) => {
       const id = parseId(raw);
-      return id === null ? -1 : model.assignmentIndex(course.id, id);
+      return id === null ? -1 : model.assignments.index(course.id, id);
     });
     if (indexes.includes(-1)) {
       throw new ReplyError(json(403, { error: "invalid assignment ids requested" }));
     }
     assignmentIndexes = Int32Array.from(new Set(indexes)).sort((a, b) => a - b);
   } else {
-    assignmentIndexes = model.allAssignmentIndexes();
+    assignmentIndexes = model.assignments.allIndexes();
   }
   const filter: RowFilter = {
     workflowState: ctx.params.get("workflow_state") || undefined,
@@ -209,7 +211,7 @@ function flatPage(
   let s = 0;
   const bookmark = decodeBookmark(pageParam);
   if (Array.isArray(bookmark) && typeof bookmark[0] === "number") {
-    const position = model.submissionPosition(courseId, bookmark[0]);
+    const position = model.submissions.position(courseId, bookmark[0]);
     if (position) {
       const [assignmentIndex, studentIndex] = position;
       a = lowerBound(assignments, assignmentIndex);
@@ -217,7 +219,8 @@ function flatPage(
         s = students === null ? studentIndex + 1 : upperBound(students, studentIndex);
       }
     } else if (
-      bookmark[0] > model.submissionId(courseId, model.assignmentsPerCourse - 1, model.studentsPerCourse - 1)
+      bookmark[0] >
+      model.submissions.id(courseId, model.assignmentsPerCourse - 1, model.studentsPerCourse - 1)
     ) {
       a = assignments.length;
     }
@@ -233,7 +236,7 @@ function flatPage(
     const assignmentIndex = assignments[a]!;
     for (; s < studentCount; s++) {
       const studentIndex = students === null ? s : students[s]!;
-      const row = model.submission(courseId, assignmentIndex, studentIndex);
+      const row = model.submissions.row(courseId, assignmentIndex, studentIndex);
       if (filtered && !matches(row, filter)) continue;
       if (rows.length === perPage) {
         more = true;
@@ -262,23 +265,23 @@ function groupedPage(
   canViewAll: boolean,
 ): Reply {
   const { model } = ctx.rt;
-  const course = model.course(courseId)!;
+  const course = model.catalog.course(courseId)!;
   const totalScores = includes(ctx).has("total_scores");
   const total = students === null ? model.studentsPerCourse : students.length;
   return ordinalPageText(ctx, total, (start, end) => {
     const result: string[] = [];
     for (let i = start; i < end; i++) {
       const studentIndex = students === null ? i : students[i]!;
-      const user = model.user(model.studentId(courseId, studentIndex))!;
+      const user = model.people.user(model.people.studentId(courseId, studentIndex))!;
       const submissions: string[] = [];
       for (let a = 0; a < assignments.length; a++) {
-        const row = model.submission(courseId, assignments[a]!, studentIndex);
+        const row = model.submissions.row(courseId, assignments[a]!, studentIndex);
         if (matches(row, filter)) submissions.push(render(row));
       }
       let entry = `{"user_id":${user.id},"section_id":${courseId},"submissions":[${submissions.join(",")}]`;
       if (canViewAll) entry += `,"integration_id":null,"sis_user_id":${JSON.stringify(user.sisUserId)}`;
       if (totalScores) {
-        const grades = model.grades(courseId, studentIndex, course.gradingStandardId !== null);
+        const grades = model.submissions.grades(courseId, studentIndex, course.gradingStandardId !== null);
         const score = (value: number | null) => (value === null ? "null" : String(value));
         entry += `,"computed_final_score":${score(grades.finalScore)},"computed_current_score":${score(grades.currentScore)}`;
         if (canViewAll) {
@@ -291,9 +294,9 @@ function groupedPage(
   });
 }
 
-function assignmentParam(ctx: RequestContext, courseId: number, name = "assignment_id"): number {
+export function assignmentParam(ctx: RequestContext, courseId: number, name = "assignment_id"): number {
   const id = parseId(ctx.routeParams[name]);
-  const index = id === null ? -1 : ctx.rt.model.assignmentIndex(courseId, id);
+  const index = id === null ? -1 : ctx.rt.model.assignments.index(courseId, id);
   if (index === -1) throw notFound();
   return index;
 }
@@ -307,7 +310,7 @@ function assignmentSubmissions(ctx: RequestContext): Reply {
   const { model } = ctx.rt;
   return ordinalPageText(ctx, model.studentsPerCourse, (start, end) => {
     const rows: string[] = [];
-    for (let k = start; k < end; k++) rows.push(render(model.submission(course.id, index, k)));
+    for (let k = start; k < end; k++) rows.push(render(model.submissions.row(course.id, index, k)));
     return rows;
   });
 }
@@ -319,146 +322,11 @@ function showSubmission(ctx: RequestContext): Reply {
   const access = requireAccess(ctx, course.id, ANYONE_IN_COURSE);
   const index = assignmentParam(ctx, course.id);
   const [userId] = mapUserIds(ctx, [ctx.routeParams.user_id ?? ""]);
-  const studentIndex = userId === undefined ? -1 : rt.model.studentIndex(course.id, userId);
+  const studentIndex = userId === undefined ? -1 : rt.model.people.studentIndex(course.id, userId);
   if (studentIndex === -1) throw notFound();
   if (access === "student" && userId !== ctx.user!.id) throw unauthorized(rt);
   const render = submissionRenderer(ctx, course.id);
-  return rawJson(200, render(rt.model.submission(course.id, index, studentIndex)));
-}
-
-interface GradeEntry {
-  apiId: string;
-  postedGrade: string | undefined;
-  excuse: string | undefined;
-}
-
-/** Collects `grade_data[<student_id>][posted_grade|excuse]` (keys nested under `prefix`). */
-function gradeEntries(ctx: RequestContext, prefix: string): Map<string, GradeEntry> {
-  const entries = new Map<string, GradeEntry>();
-  const pattern = new RegExp(
-    `^${prefix.replace(/[[\]]/g, "\\$&")}\\[([^\\]]+)\\]\\[(posted_grade|excuse)\\]$`,
-  );
-  for (const key of ctx.params.keys()) {
-    const match = pattern.exec(key);
-    if (!match) continue;
-    const apiId = match[1]!;
-    const entry = entries.get(apiId) ?? { apiId, postedGrade: undefined, excuse: undefined };
-    if (match[2] === "posted_grade") entry.postedGrade = ctx.params.get(key);
-    else entry.excuse = ctx.params.get(key);
-    entries.set(apiId, entry);
-  }
-  return entries;
-}
-
-/** Resolves grade entries for one assignment into changes, collecting API ids that are not students. */
-function planChanges(
-  ctx: RequestContext,
-  courseId: number,
-  assignmentIndex: number,
-  entries: Map<string, GradeEntry>,
-  changes: GradeChange[],
-  missing: string[],
-  unparseable: string[],
-): void {
-  const { model } = ctx.rt;
-  const assignment = model.assignments(courseId)[assignmentIndex]!;
-  for (const entry of entries.values()) {
-    const [userId] = mapUserIds(ctx, [entry.apiId]);
-    const studentIndex = userId === undefined || userId < 0 ? -1 : model.studentIndex(courseId, userId);
-    if (studentIndex === -1) {
-      missing.push(entry.apiId);
-      continue;
-    }
-    if (truthy(entry.excuse)) {
-      changes.push({ assignmentIndex, studentIndex, score: null, excused: true });
-      continue;
-    }
-    if (entry.postedGrade === undefined) continue;
-    const parsed = model.parsePostedGrade(assignment, entry.postedGrade);
-    if (!parsed) {
-      unparseable.push(entry.apiId);
-      continue;
-    }
-    changes.push({ assignmentIndex, studentIndex, score: parsed.score, excused: false });
-  }
-}
-
-function queueGrades(
-  ctx: RequestContext,
-  courseId: number,
-  changes: GradeChange[],
-  missing: string[],
-  unparseable: string[],
-): Reply {
-  const { rt } = ctx;
-  const messages: string[] = [];
-  if (missing.length > 0) {
-    messages.push(`Couldn't find User(s) with API ids ${missing.map((id) => `'${id}'`).join(", ")}`);
-  }
-  if (unparseable.length > 0) {
-    messages.push(`Couldn't parse posted_grade for API ids ${unparseable.map((id) => `'${id}'`).join(", ")}`);
-  }
-  const id = rt.jobs.create({
-    courseId,
-    graderId: ctx.user!.id,
-    changes,
-    failureMessage: messages.length > 0 ? messages.join("; ") : null,
-    now: ctx.now,
-  });
-  rt.stats.progressCreated++;
-  return json(200, rt.jobs.json(id, ctx.now, ctx.base));
-}
-
-/** POST /api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades → Progress. */
-function updateGrades(ctx: RequestContext): Reply {
-  const course = courseParam(ctx);
-  requireAccess(ctx, course.id, GRADERS);
-  const index = assignmentParam(ctx, course.id);
-  const changes: GradeChange[] = [];
-  const missing: string[] = [];
-  const unparseable: string[] = [];
-  planChanges(ctx, course.id, index, gradeEntries(ctx, "grade_data"), changes, missing, unparseable);
-  return queueGrades(ctx, course.id, changes, missing, unparseable);
-}
-
-/** POST /api/v1/courses/:course_id/submissions/update_grades with grade_data[<assignment_id>][<student_id>][...]. */
-function updateCourseGrades(ctx: RequestContext): Reply {
-  const { model } = ctx.rt;
-  const course = courseParam(ctx);
-  requireAccess(ctx, course.id, GRADERS);
-  const assignmentIds = new Set<string>();
-  for (const key of ctx.params.keys()) {
-    const match = /^grade_data\[([^\]]+)\]\[[^\]]+\]\[(posted_grade|excuse)\]$/.exec(key);
-    if (match) assignmentIds.add(match[1]!);
-  }
-  const changes: GradeChange[] = [];
-  const missing: string[] = [];
-  const unparseable: string[] = [];
-  for (const raw of assignmentIds) {
-    const id = parseId(raw);
-    const index = id === null ? -1 : model.assignmentIndex(course.id, id);
-    if (index === -1) throw notFound();
-    planChanges(
-      ctx,
-      course.id,
-      index,
-      gradeEntries(ctx, `grade_data[${raw}]`),
-      changes,
-      missing,
-      unparseable,
-    );
-  }
-  return queueGrades(ctx, course.id, changes, [...new Set(missing)], unparseable);
-}
-
-/** GET /api/v1/progress/:id — needs read on the progress's course. */
-function showProgress(ctx: RequestContext): Reply {
-  const { rt } = ctx;
-  const id = parseId(ctx.routeParams.id);
-  const courseId = id === null ? undefined : rt.jobs.courseOf(id);
-  if (courseId === undefined || id === null) throw notFound();
-  if (accessTo(rt, ctx.user!.id, courseId) === null) throw unauthorized(rt);
-  return json(200, rt.jobs.json(id, ctx.now, ctx.base));
+  return rawJson(200, render(rt.model.submissions.row(course.id, index, studentIndex)));
 }
 
 export function submissionRoutes(): RouteDef[] {
@@ -481,18 +349,5 @@ export function submissionRoutes(): RouteDef[] {
       auth: true,
       handler: showSubmission,
     },
-    {
-      method: "POST",
-      template: "/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades",
-      auth: true,
-      handler: updateGrades,
-    },
-    {
-      method: "POST",
-      template: "/api/v1/courses/:course_id/submissions/update_grades",
-      auth: true,
-      handler: updateCourseGrades,
-    },
-    { method: "GET", template: "/api/v1/progress/:id", auth: true, handler: showProgress },
   ];
 }
