@@ -9,32 +9,21 @@ import type {
 } from "@easel/canvas-client";
 import DataLoader from "dataloader";
 import { type CanvasPort, MAX_STUDENT_IDS, ROLL_CALL_ASSIGNMENT_NAME } from "./canvas-port.js";
-import { ListCache, type ScopedLists } from "./list-cache.js";
+import { ListCache, type ListKind, type ScopedLists } from "./list-cache.js";
+import {
+  asError,
+  byStudent,
+  bySubmissions,
+  groupKeys,
+  type StudentKey,
+  type SubmissionsKey,
+  studentKey,
+  submissionsKey,
+} from "./loader-keys.js";
+import { naivePerStudentLoaders, type PerStudentLoaders } from "./naive-loaders.js";
 import type { LoaderStrategy } from "./options.js";
 
-/** `"<courseId>:<studentId>"`: the key of everything one student has in one course. */
-export type StudentKey = string;
-
-/** `"<courseId>:<studentId>:<assignmentIds comma-joined, or empty for all>"`. */
-export type SubmissionsKey = string;
-
-export function studentKey(courseId: number, studentId: number): StudentKey {
-  return `${courseId}:${studentId}`;
-}
-
-export function submissionsKey(
-  courseId: number,
-  studentId: number,
-  assignmentIds?: readonly number[],
-): SubmissionsKey {
-  const ids =
-    assignmentIds && assignmentIds.length > 0 ? [...new Set(assignmentIds)].sort((a, b) => a - b) : [];
-  return `${courseId}:${studentId}:${ids.join(",")}`;
-}
-
-function parseKey(key: string): number[] {
-  return key.split(":").map((part) => (part === "" ? Number.NaN : Number(part)));
-}
+export { type StudentKey, type SubmissionsKey, studentKey, submissionsKey };
 
 /**
  * The per-request loaders. Each batch function groups its keys by course and makes one
@@ -56,14 +45,14 @@ export interface Loaders {
   /** The student enrollments of a course, one per student (first enrollment wins), Canvas order. */
   roster: Pick<DataLoader<number, readonly Enrollment[]>, "load">;
   /** One student's enrollment in a course, or null when Canvas has none the caller may see. */
-  enrollment: DataLoader<StudentKey, Enrollment | null>;
+  enrollment: DataLoader<StudentKey, Enrollment | null, string>;
   assignments: DataLoader<number, readonly Assignment[]>;
   /** A student's submissions in a course (all published assignments, or the listed ones). */
-  submissions: DataLoader<SubmissionsKey, readonly Submission[]>;
+  submissions: DataLoader<SubmissionsKey, readonly Submission[], string>;
   /** A student's analytics summary, or null when analytics has no row for them. */
-  summary: DataLoader<StudentKey, StudentSummary | null>;
+  summary: DataLoader<StudentKey, StudentSummary | null, string>;
   /** The Roll Call Attendance submission, or null (no such assignment, or no submission). */
-  rollCall: DataLoader<StudentKey, Submission | null>;
+  rollCall: DataLoader<StudentKey, Submission | null, string>;
 }
 
 export interface LoaderHooks {
@@ -82,28 +71,6 @@ export function perStudentIsCheaper(wanted: number, rosterSize: number | undefin
   return rosterSize !== undefined && wanted < Math.ceil(rosterSize / MAX_STUDENT_IDS);
 }
 
-function groupByCourse<T>(
-  keys: readonly string[],
-  make: (parts: number[]) => T,
-): Map<number, Array<T & { index: number }>> {
-  const groups = new Map<number, Array<T & { index: number }>>();
-  keys.forEach((key, index) => {
-    const parts = parseKey(key);
-    const courseId = parts[0]!;
-    let group = groups.get(courseId);
-    if (!group) {
-      group = [];
-      groups.set(courseId, group);
-    }
-    group.push({ ...make(parts), index });
-  });
-  return groups;
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
 const one = () => 1;
 const count = (list: readonly unknown[]) => list.length;
 /** Memory follows submissions, not students: count both. */
@@ -113,10 +80,61 @@ const submissionRows = (list: readonly StudentSubmissions[]) =>
 /** No cross-request cache: what `createLoaders` uses when given no `lists`. */
 const uncached = () => new ListCache({ ttlMs: 0, maxEntries: 0, maxRows: 0, now: () => 0 }).scoped("none");
 
+/** A Canvas list that can be read whole per course or narrowed to one student. */
+interface StudentList<Row> {
+  /** The whole list is loaded or being loaded already: reading it again costs nothing. */
+  haveWholeList(courseId: number): boolean;
+  wholeList(courseId: number): Promise<readonly Row[]>;
+  /** The narrow request: this student's rows only (one request). */
+  oneStudent(courseId: number, studentId: number): Promise<readonly Row[]>;
+  studentOf(row: Row): number;
+}
+
+/**
+ * A batch function answering one row per student key from `list`: per course, one whole-list
+ * read, or one narrow read per student when `perStudentIsCheaper` says so. A student with no row
+ * gets null; a failed read puts its `Error` in the slot of every key it answers.
+ */
+function perStudentOrWholeList<Row>(
+  list: StudentList<Row>,
+  rosterSize: (courseId: number) => number | undefined,
+): DataLoader.BatchLoadFn<StudentKey, Row | null> {
+  return async (keys) => {
+    const results: Array<Row | null | Error> = new Array(keys.length).fill(null);
+    await Promise.all(
+      [...groupKeys(keys, (key) => key.courseId)].map(async ([courseId, wanted]) => {
+        try {
+          const distinct = new Set(wanted.map(({ key }) => key.studentId)).size;
+          if (!list.haveWholeList(courseId) && perStudentIsCheaper(distinct, rosterSize(courseId))) {
+            await Promise.all(
+              wanted.map(async ({ key: { studentId }, index }) => {
+                try {
+                  const rows = await list.oneStudent(courseId, studentId);
+                  results[index] = rows.find((row) => list.studentOf(row) === studentId) ?? null;
+                } catch (error) {
+                  results[index] = asError(error);
+                }
+              }),
+            );
+            return;
+          }
+          const rows = await list.wholeList(courseId);
+          const byStudentId = new Map(rows.map((row) => [list.studentOf(row), row]));
+          for (const { key, index } of wanted) results[index] = byStudentId.get(key.studentId) ?? null;
+        } catch (error) {
+          for (const { index } of wanted) results[index] = asError(error);
+        }
+      }),
+    );
+    return results;
+  };
+}
+
 /** Builds a request's loaders over one Canvas credential. */
 export function createLoaders(
   canvas: CanvasPort,
   options: {
+    /** `"naive-per-student"` is for benchmarks only (see naive-loaders.ts). @default "batched" */
     strategy?: LoaderStrategy;
     signal?: AbortSignal;
     hooks?: LoaderHooks;
@@ -124,7 +142,6 @@ export function createLoaders(
     lists?: ScopedLists;
   } = {},
 ): Loaders {
-  const naive = options.strategy === "naive-per-student";
   const signal = options.signal;
   const onBatch = options.hooks?.onBatch;
   const lists = options.lists ?? uncached();
@@ -211,11 +228,8 @@ export function createLoaders(
           try {
             const students = await lists.read(courseId, "roster", "", (s) => walkRoster(courseId, s), count);
             rosterSize.set(courseId, students.length);
-            // The same walk answers every per-student enrollment lookup (grades, last attended):
-            // the naive variant skips this on purpose, to show what it saves.
-            if (!naive) {
-              for (const row of students) enrollment.prime(studentKey(courseId, row.user_id), row);
-            }
+            // The same walk answers every per-student enrollment lookup (grades, last attended).
+            for (const row of students) enrollment.prime(studentKey(courseId, row.user_id), row);
             return students;
           } catch (error) {
             return asError(error);
@@ -229,47 +243,31 @@ export function createLoaders(
     return roster.load(courseId);
   };
 
-  const enrollment: DataLoader<StudentKey, Enrollment | null> = new DataLoader(
-    observe<StudentKey, Enrollment | null>("enrollment", async (keys) => {
-      const results: Array<Enrollment | null | Error> = new Array(keys.length).fill(null);
-      const groups = groupByCourse(keys, ([, studentId]) => ({ studentId: studentId! }));
-      await Promise.all(
-        [...groups].map(async ([courseId, wanted]) => {
-          try {
-            const haveRoster = rosterRequested.has(courseId) || lists.peek(courseId, "roster") !== undefined;
-            if (naive || (!haveRoster && perStudentIsCheaper(wanted.length, knownRosterSize(courseId)))) {
-              await Promise.all(
-                wanted.map(async ({ studentId, index }) => {
-                  try {
-                    // The naive strategy stands for "no batching, no sharing": it bypasses the cache.
-                    const rows = naive
-                      ? await canvas.studentEnrollments(courseId, studentId, signal)
-                      : await lists.read(
-                          courseId,
-                          "enrollment",
-                          String(studentId),
-                          (s) => canvas.studentEnrollments(courseId, studentId, s),
-                          count,
-                        );
-                    results[index] = rows.find((row) => row.user_id === studentId) ?? null;
-                  } catch (error) {
-                    results[index] = asError(error);
-                  }
-                }),
-              );
-              return;
-            }
-            const students = await loadRoster(courseId);
-            const byUser = new Map(students.map((row) => [row.user_id, row]));
-            for (const { studentId, index } of wanted) results[index] = byUser.get(studentId) ?? null;
-          } catch (error) {
-            for (const { index } of wanted) results[index] = asError(error);
-          }
-        }),
+  /** One row per student key, from a list read whole or narrowed to each student. */
+  const studentLoader = <Row>(name: string, list: StudentList<Row>) =>
+    new DataLoader<StudentKey, Row | null, string>(
+      observe(name, perStudentOrWholeList(list, knownRosterSize)),
+      byStudent,
+    );
+  /** A narrow per-student read through the list cache, under `kind` and the student's id. */
+  const narrowRead =
+    <Row>(kind: ListKind, fetch: (courseId: number, studentId: number, s?: AbortSignal) => Promise<Row[]>) =>
+    (courseId: number, studentId: number) =>
+      lists.read<readonly Row[]>(
+        courseId,
+        kind,
+        String(studentId),
+        (s) => fetch(courseId, studentId, s),
+        count,
       );
-      return results;
-    }),
-  );
+
+  const enrollment = studentLoader<Enrollment>("enrollment", {
+    haveWholeList: (courseId) =>
+      rosterRequested.has(courseId) || lists.peek(courseId, "roster") !== undefined,
+    wholeList: loadRoster,
+    oneStudent: narrowRead("enrollment", (c, id, s) => canvas.studentEnrollments(c, id, s)),
+    studentOf: (row) => row.user_id,
+  });
 
   const assignments = new DataLoader<number, readonly Assignment[]>(
     observe("assignments", (courseIds) =>
@@ -283,56 +281,22 @@ export function createLoaders(
     ),
   );
 
-  const submissions = new DataLoader<SubmissionsKey, readonly Submission[]>(
+  const submissions = new DataLoader<SubmissionsKey, readonly Submission[], string>(
     observe("submissions", async (keys) => {
       const results: Array<readonly Submission[] | Error> = new Array(keys.length).fill([]);
       // Group by course AND assignment list: each group is one Canvas walk.
-      const groups = new Map<
-        string,
-        { courseId: number; assignmentIds: number[]; wanted: Array<{ studentId: number; index: number }> }
-      >();
-      keys.forEach((key, index) => {
-        const [course, student, list] = key.split(":");
-        const groupKey = `${course}:${list}`;
-        let group = groups.get(groupKey);
-        if (!group) {
-          group = {
-            courseId: Number(course),
-            assignmentIds: list ? list.split(",").map(Number) : [],
-            wanted: [],
-          };
-          groups.set(groupKey, group);
-        }
-        group.wanted.push({ studentId: Number(student), index });
-      });
+      const groups = groupKeys(keys, (key) => `${key.courseId}:${key.assignmentIds.join(",")}`);
       await Promise.all(
-        [...groups.values()].map(async ({ courseId, assignmentIds, wanted }) => {
+        [...groups.values()].map(async (wanted) => {
+          const { courseId, assignmentIds } = wanted[0]!.key;
           const assignmentFilter = assignmentIds.length > 0 ? assignmentIds : undefined;
           try {
-            if (naive) {
-              await Promise.all(
-                wanted.map(async ({ studentId, index }) => {
-                  try {
-                    const rows = await canvas.groupedSubmissions(
-                      courseId,
-                      [studentId],
-                      assignmentFilter,
-                      signal,
-                    );
-                    results[index] = rows.find((row) => row.user_id === studentId)?.submissions ?? [];
-                  } catch (error) {
-                    results[index] = asError(error);
-                  }
-                }),
-              );
-              return;
-            }
             // Grouped answers are paginated by STUDENT: k wanted students cost ceil(k/100)
             // requests in id chunks of 100, never more than `student_ids[]=all` (which also
             // walks students the roster does not show, e.g. concluded ones), and fetch only
             // what is wanted. Ids are sorted before chunking, so the same students make the
             // same chunks (cache keys) whatever order the resolvers asked in.
-            const studentIds = [...new Set(wanted.map((w) => w.studentId))].sort((a, b) => a - b);
+            const studentIds = [...new Set(wanted.map(({ key }) => key.studentId))].sort((a, b) => a - b);
             const filter = assignmentIds.join(",");
             const chunks: number[][] = [];
             for (let i = 0; i < studentIds.length; i += MAX_STUDENT_IDS) {
@@ -350,7 +314,7 @@ export function createLoaders(
               ),
             );
             const byUser = new Map(pages.flat().map((row) => [row.user_id, row.submissions]));
-            for (const { studentId, index } of wanted) results[index] = byUser.get(studentId) ?? [];
+            for (const { key, index } of wanted) results[index] = byUser.get(key.studentId) ?? [];
           } catch (error) {
             for (const { index } of wanted) results[index] = asError(error);
           }
@@ -358,66 +322,33 @@ export function createLoaders(
       );
       return results;
     }),
+    bySubmissions,
   );
 
-  const summary = new DataLoader<StudentKey, StudentSummary | null>(
-    observe("summary", async (keys) => {
-      const results: Array<StudentSummary | null | Error> = new Array(keys.length).fill(null);
-      const groups = groupByCourse(keys, ([, studentId]) => ({ studentId: studentId! }));
-      await Promise.all(
-        [...groups].map(async ([courseId, wanted]) => {
-          try {
-            const distinct = new Set(wanted.map((w) => w.studentId)).size;
-            const haveAll = lists.peek(courseId, "summaries") !== undefined;
-            if (naive || (!haveAll && perStudentIsCheaper(distinct, knownRosterSize(courseId)))) {
-              await Promise.all(
-                wanted.map(async ({ studentId, index }) => {
-                  try {
-                    const rows = naive
-                      ? await canvas.studentSummaries(courseId, studentId, signal)
-                      : await lists.read(
-                          courseId,
-                          "summary",
-                          String(studentId),
-                          (s) => canvas.studentSummaries(courseId, studentId, s),
-                          count,
-                        );
-                    results[index] = rows.find((row) => row.id === studentId) ?? null;
-                  } catch (error) {
-                    results[index] = asError(error);
-                  }
-                }),
-              );
-              return;
-            }
-            const rows = await lists.read(
-              courseId,
-              "summaries",
-              "",
-              (s) => canvas.studentSummaries(courseId, undefined, s),
-              count,
-            );
-            const byId = new Map(rows.map((row) => [row.id, row]));
-            for (const { studentId, index } of wanted) results[index] = byId.get(studentId) ?? null;
-          } catch (error) {
-            for (const { index } of wanted) results[index] = asError(error);
-          }
-        }),
-      );
-      return results;
-    }),
-  );
+  const summary = studentLoader<StudentSummary>("summary", {
+    haveWholeList: (courseId) => lists.peek(courseId, "summaries") !== undefined,
+    wholeList: (courseId) =>
+      lists.read(courseId, "summaries", "", (s) => canvas.studentSummaries(courseId, undefined, s), count),
+    oneStudent: narrowRead("summary", (c, id, s) => canvas.studentSummaries(c, id, s)),
+    studentOf: (row) => row.id,
+  });
 
-  const rollCall = new DataLoader<StudentKey, Submission | null>(
+  const perStudent: PerStudentLoaders =
+    options.strategy === "naive-per-student"
+      ? naivePerStudentLoaders(canvas, signal, observe)
+      : { enrollment, submissions, summary };
+
+  const rollCall = new DataLoader<StudentKey, Submission | null, string>(
     observe("rollCall", (keys) =>
       Promise.all(
-        keys.map(async (key) => {
+        keys.map(async ({ courseId, studentId }) => {
           try {
-            const [courseId, studentId] = parseKey(key) as [number, number];
             const assignment = rollCallAssignment(await assignments.load(courseId));
             if (!assignment) return null;
             // Through the submissions loader: every student's Roll Call row comes from one walk.
-            const rows = await submissions.load(submissionsKey(courseId, studentId, [assignment.id]));
+            const rows = await perStudent.submissions.load(
+              submissionsKey(courseId, studentId, [assignment.id]),
+            );
             return rows.find((row) => row.assignment_id === assignment.id) ?? null;
           } catch (error) {
             return asError(error);
@@ -425,6 +356,7 @@ export function createLoaders(
         }),
       ),
     ),
+    byStudent,
   );
 
   return {
@@ -432,10 +364,8 @@ export function createLoaders(
     courses,
     course,
     roster: { load: loadRoster },
-    enrollment,
+    ...perStudent,
     assignments,
-    submissions,
-    summary,
     rollCall,
   };
 }

@@ -1,22 +1,9 @@
-import { mkdir, mkdtemp, rename, stat, unlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import {
-  assertSameExport,
-  CHECKPOINT_VERSION,
-  type Checkpoint,
-  committedBytes,
-  type ExportPaths,
-  exportPaths,
-  readCheckpoint,
-  type SkippedCourse,
-  saveCheckpoint,
-} from "./checkpoint.js";
+import { CHECKPOINT_VERSION, type Checkpoint, type SkippedCourse } from "./checkpoint.js";
+import { CheckpointWriter } from "./checkpoint-writer.js";
 import { type ClientStats, type ExportClient, readClientStats } from "./client.js";
 import {
   EXPORT_ABORTED,
-  EXPORT_CHECKPOINT_INVALID,
   EXPORT_COURSE_FAILED,
   EXPORT_COURSE_FORBIDDEN,
   EXPORT_OUTPUT_FAILED,
@@ -26,8 +13,8 @@ import {
   invalidArg,
 } from "./errors.js";
 import { createRowSerializer, EXPORT_FORMATS, type ExportFormat, type RowSerializer } from "./formats.js";
-import { FileOutput, type OutputTarget, removeQuietly, Spool, StreamOutput } from "./io.js";
 import { columnsOf, EXPORT_KINDS, type ExportKind, rowsForCourse } from "./kinds.js";
+import { CourseOutput, ExportOutput } from "./output.js";
 import { Serial } from "./serial.js";
 
 /** Figures for a progress bar, reported while the export runs. */
@@ -123,9 +110,6 @@ interface NormalizedOptions {
   tempDir: string | undefined;
 }
 
-/** Text is turned into bytes and written in pieces of about this many UTF-16 units. */
-const FLUSH_CHARS = 64 * 1024;
-
 function isWritable(value: unknown): value is Writable {
   return (
     typeof value === "object" &&
@@ -200,17 +184,9 @@ interface CourseSlot {
   index: number;
   courseId: number;
   state: SlotState;
-  /** True once the course owns the output (it is the next to commit): rows go straight there. */
-  direct: boolean;
-  /** Output position where this course's bytes start (valid once `direct`). */
-  startOffset: number;
-  /** Serialized rows not yet written anywhere (at most ~FLUSH_CHARS). */
-  pending: string;
-  spool: Spool | undefined;
+  out: CourseOutput;
   rows: number;
   skip: SkippedCourse | undefined;
-  /** Orders this course's writes against its promotion to the output. */
-  lock: Serial;
 }
 
 /**
@@ -237,28 +213,27 @@ export async function exportCourses(options: ExportCoursesOptions): Promise<Expo
   return new ExportRun(normalized, serializer).execute();
 }
 
+/**
+ * One export: runs the courses `concurrency` at a time and commits them in order. The bytes go
+ * through `ExportOutput`/`CourseOutput` (output file or stream, spools); the ledger of what is
+ * committed goes through `CheckpointWriter`.
+ */
 class ExportRun {
   readonly #o: NormalizedOptions;
   readonly #serializer: RowSerializer;
   readonly #commitLock = new Serial();
   readonly #abort = new AbortController();
   readonly #startedAt = Date.now();
-  #paths: ExportPaths | undefined;
-  #output!: OutputTarget;
-  #spoolDir!: string;
-  #checkpoint!: Checkpoint;
+  #output!: ExportOutput;
+  #ledger!: CheckpointWriter;
   #slots: CourseSlot[] = [];
+  /** Index in `#slots` of the first course not yet committed. */
   #head = 0;
   #failure: ExportError | undefined;
   #rowsThisRun = 0;
   #doneThisRun = 0;
   #resumedCourses = 0;
   #resumedRows = 0;
-  #lastSave = 0;
-  #dirty = false;
-  /** Set once the export succeeded: no checkpoint may be written after that. */
-  #finished = false;
-  #saveTimer: NodeJS.Timeout | undefined;
   #progressTimer: NodeJS.Timeout | undefined;
 
   constructor(options: NormalizedOptions, serializer: RowSerializer) {
@@ -291,26 +266,16 @@ class ExportRun {
     } finally {
       signal?.removeEventListener("abort", onAbort);
       clearInterval(this.#progressTimer);
-      clearTimeout(this.#saveTimer);
+      this.#ledger.cancelDeferred();
     }
   }
 
   // ---- setup ------------------------------------------------------------------------------
 
-  /** Opens (or reopens, for `resume`) the output; file-system failures become `EXPORT_OUTPUT_FAILED`. */
   async #open(): Promise<void> {
-    try {
-      await wrapOutput(() => this.#openOutput());
-    } catch (error) {
-      // Opened before a later step failed (e.g. the spool directory): do not leak the handle.
-      await (this.#output as OutputTarget | undefined)?.close().catch(() => {});
-      throw error;
-    }
-  }
-
-  async #openOutput(): Promise<void> {
     const o = this.#o;
-    const base = {
+    const startedAt = new Date(this.#startedAt).toISOString();
+    const fresh = {
       version: CHECKPOINT_VERSION,
       kind: o.kind,
       format: o.format,
@@ -320,65 +285,33 @@ class ExportRun {
       headerBytes: 0,
       completed: [],
       skipped: [],
-      startedAt: new Date(this.#startedAt).toISOString(),
-      updatedAt: new Date(this.#startedAt).toISOString(),
+      startedAt,
+      updatedAt: startedAt,
     } satisfies Checkpoint;
     const header = Buffer.from(this.#serializer.header(), "utf8");
-
-    if (typeof o.output === "string") {
-      const paths = exportPaths(resolve(o.output));
-      this.#paths = paths;
-      await removeQuietly(paths.spoolDir);
-      const previous = o.resume ? await readCheckpoint(paths.checkpoint) : undefined;
-      if (previous) {
-        assertSameExport(previous, base, paths.checkpoint);
-        const keep = committedBytes(previous);
-        const size = await stat(paths.partial).then(
-          (s) => s.size,
-          () => -1,
-        );
-        if (size < keep) {
-          throw new ExportError(
-            EXPORT_CHECKPOINT_INVALID,
-            size < 0
-              ? `The checkpoint ${paths.checkpoint} has no partial file ${paths.partial}; run without --resume to start over.`
-              : `The partial file ${paths.partial} is shorter than its checkpoint says; run without --resume to start over.`,
-            { checkpointPath: paths.checkpoint, partialPath: paths.partial },
-          );
-        }
-        this.#output = await FileOutput.reopen(paths.partial, keep);
-        this.#checkpoint = previous;
-        this.#resumedCourses = previous.completed.length + previous.skipped.length;
-        this.#resumedRows = previous.completed.reduce((sum, c) => sum + c.rows, 0);
-      } else {
-        await removeQuietly(paths.checkpoint);
-        this.#output = await FileOutput.create(paths.partial);
-        await this.#output.write(header);
-        this.#checkpoint = { ...base, headerBytes: header.length };
-        await this.#output.sync();
-        await saveCheckpoint(paths.checkpoint, this.#checkpoint);
-        this.#lastSave = Date.now();
-      }
-      await mkdir(paths.spoolDir, { recursive: true, mode: 0o700 });
-      this.#spoolDir = paths.spoolDir;
-    } else {
-      this.#output = new StreamOutput(o.output);
-      this.#spoolDir = await mkdtemp(join(o.tempDir ?? tmpdir(), "easel-export-"));
-      await this.#output.write(header);
-      this.#checkpoint = { ...base, headerBytes: header.length };
+    const opened = await ExportOutput.open(o, fresh, header);
+    const { output, checkpoint } = opened;
+    this.#output = output;
+    this.#ledger = new CheckpointWriter({
+      checkpoint,
+      path: output.paths?.checkpoint,
+      output: output.target,
+      intervalMs: o.checkpointIntervalMs,
+      savedAt: opened.savedAt,
+      lock: this.#commitLock,
+      onError: (error) => this.#fail(this.#classify(error)),
+    });
+    if (opened.resumed) {
+      this.#resumedCourses = checkpoint.completed.length + checkpoint.skipped.length;
+      this.#resumedRows = checkpoint.completed.reduce((sum, c) => sum + c.rows, 0);
     }
-
-    this.#slots = this.#checkpoint.courseIds.slice(this.#checkpoint.next).map((courseId, index) => ({
+    this.#slots = checkpoint.courseIds.slice(checkpoint.next).map((courseId, index) => ({
       index,
       courseId,
       state: "queued",
-      direct: false,
-      startOffset: 0,
-      pending: "",
-      spool: undefined,
+      out: new CourseOutput(courseId, output),
       rows: 0,
       skip: undefined,
-      lock: new Serial(),
     }));
   }
 
@@ -388,19 +321,16 @@ class ExportRun {
     try {
       await this.#commitLock.run(async () => {
         slot.state = "running";
-        if (slot.index === this.#head) {
-          slot.direct = true;
-          slot.startOffset = this.#output.position;
-        }
+        if (slot.index === this.#head) slot.out.startDirect();
       });
       const rows = rowsForCourse(this.#o.client, this.#o.kind, slot.courseId, { signal: this.#abort.signal });
       for await (const row of rows) {
-        slot.pending += this.#serializer.line(row);
+        const line = this.#serializer.line(row);
         slot.rows++;
         this.#rowsThisRun++;
-        if (slot.pending.length >= FLUSH_CHARS) await slot.lock.run(() => this.#flush(slot));
+        await slot.out.append(line);
       }
-      await slot.lock.run(() => this.#flush(slot));
+      await slot.out.end();
       slot.state = "finished";
       this.#doneThisRun++;
       await this.#commitLock.run(() => this.#advance());
@@ -420,39 +350,17 @@ class ExportRun {
     }
   }
 
-  async #flush(slot: CourseSlot): Promise<void> {
-    if (slot.pending.length === 0) return;
-    const data = Buffer.from(slot.pending, "utf8");
-    slot.pending = "";
-    await wrapOutput(async () => {
-      if (slot.direct) {
-        await this.#output.write(data);
-      } else {
-        slot.spool ??= new Spool(join(this.#spoolDir, `course-${slot.courseId}.part`));
-        await slot.spool.append(data);
-      }
-    });
-  }
-
   /** Takes back whatever a skipped course wrote, then lets the next course have the output. */
   async #skip(slot: CourseSlot, error: unknown): Promise<void> {
     await this.#commitLock.run(async () => {
-      await slot.lock.run(async () => {
-        slot.pending = "";
-        await slot.spool?.discard();
-        slot.spool = undefined;
-        if (slot.direct && this.#output.position > slot.startOffset) {
-          const undone = await wrapOutput(() => this.#output.truncate(slot.startOffset));
-          if (!undone) {
-            throw new ExportError(
-              EXPORT_COURSE_FORBIDDEN,
-              `Course ${slot.courseId} became unreadable after some of its rows were written to the stream; ` +
-                "they cannot be taken back, so the export stops.",
-              { courseId: slot.courseId, cause: error },
-            );
-          }
-        }
-      });
+      if (!(await slot.out.undo())) {
+        throw new ExportError(
+          EXPORT_COURSE_FORBIDDEN,
+          `Course ${slot.courseId} became unreadable after some of its rows were written to the stream; ` +
+            "they cannot be taken back, so the export stops.",
+          { courseId: slot.courseId, cause: error },
+        );
+      }
       slot.state = "skipped";
       slot.rows = 0;
       slot.skip = {
@@ -471,64 +379,20 @@ class ExportRun {
    * its spooled bytes are copied and it writes directly from then on. Runs under the commit lock.
    */
   async #advance(): Promise<void> {
-    const checkpoint = this.#checkpoint;
     while (this.#head < this.#slots.length) {
       const slot = this.#slots[this.#head]!;
       if (slot.state === "finished") {
-        if (!slot.direct) await slot.lock.run(() => this.#drainSpool(slot));
-        checkpoint.completed.push({ id: slot.courseId, bytes: this.#output.position, rows: slot.rows });
+        await slot.out.takeOutput();
+        this.#ledger.completed({ id: slot.courseId, bytes: this.#output.target.position, rows: slot.rows });
       } else if (slot.state === "skipped") {
-        checkpoint.skipped.push(slot.skip!);
+        this.#ledger.skipped(slot.skip!);
       } else {
-        if (slot.state === "running" && !slot.direct) {
-          await slot.lock.run(async () => {
-            slot.startOffset = this.#output.position;
-            await this.#drainSpool(slot);
-            slot.direct = true;
-          });
-        }
+        if (slot.state === "running") await slot.out.takeOutput();
         break;
       }
-      checkpoint.next++;
       this.#head++;
-      this.#dirty = true;
     }
-    await this.#saveCheckpoint(false);
-  }
-
-  async #drainSpool(slot: CourseSlot): Promise<void> {
-    const spool = slot.spool;
-    if (!spool) return;
-    slot.spool = undefined;
-    await wrapOutput(async () => {
-      await spool.copyTo(this.#output);
-      await spool.discard();
-    });
-  }
-
-  /** Writes the checkpoint at most every `checkpointIntervalMs` (always when `force`). Under the commit lock. */
-  async #saveCheckpoint(force: boolean): Promise<void> {
-    const paths = this.#paths;
-    if (!paths || !this.#dirty || this.#finished) return;
-    const wait = this.#lastSave + this.#o.checkpointIntervalMs - Date.now();
-    if (!force && wait > 0) {
-      // Saved later even if no other course commits meanwhile (a long head course).
-      this.#saveTimer ??= setTimeout(() => {
-        this.#saveTimer = undefined;
-        this.#commitLock
-          .run(() => this.#saveCheckpoint(true))
-          .catch((error) => this.#fail(this.#classify(error)));
-      }, wait).unref();
-      return;
-    }
-    await wrapOutput(async () => {
-      // The bytes a checkpoint vouches for must be on disk before it says so.
-      await this.#output.sync();
-      this.#checkpoint.updatedAt = new Date().toISOString();
-      await saveCheckpoint(paths.checkpoint, this.#checkpoint);
-    });
-    this.#dirty = false;
-    this.#lastSave = Date.now();
+    await this.#ledger.save(false);
   }
 
   // ---- failure and success ------------------------------------------------------------------
@@ -570,49 +434,36 @@ class ExportRun {
 
   /** Keeps what can be resumed (partial + checkpoint), drops spools, and returns the error to throw. */
   async #stopFailed(failure: ExportError): Promise<ExportError> {
-    for (const slot of this.#slots) await slot.spool?.discard();
+    for (const slot of this.#slots) await slot.out.discardSpool();
+    const paths = this.#output.paths;
     let resumable = false;
-    if (this.#paths) {
+    if (paths) {
       try {
-        await this.#commitLock.run(() => this.#saveCheckpoint(true));
+        await this.#commitLock.run(() => this.#ledger.save(true));
         resumable = true;
       } catch {
         resumable = false;
       }
     }
-    await this.#output.close().catch(() => {});
-    await removeQuietly(this.#spoolDir);
-    const completed = this.#checkpoint.completed.length;
+    await this.#output.abandon();
     return new ExportError(failure.code, failure.message, {
       cause: failure.cause,
       courseId: failure.courseId,
       resumable,
-      partialPath: this.#paths?.partial,
-      checkpointPath: this.#paths?.checkpoint,
-      coursesCompleted: completed,
+      partialPath: paths?.partial,
+      checkpointPath: paths?.checkpoint,
+      coursesCompleted: this.#ledger.checkpoint.completed.length,
     });
   }
 
   async #finish(): Promise<ExportSummary> {
-    this.#finished = true;
-    clearTimeout(this.#saveTimer);
-    const paths = this.#paths;
-    const bytes = this.#output.position;
-    await wrapOutput(async () => {
-      await this.#output.sync();
-      await this.#output.close();
-      if (paths) {
-        // Checkpoint first: a checkpoint on disk always means "this partial is incomplete".
-        await unlink(paths.checkpoint).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== "ENOENT") throw error;
-        });
-        await rename(paths.partial, paths.out);
-      }
-    });
-    await removeQuietly(this.#spoolDir);
+    this.#ledger.close();
+    const paths = this.#output.paths;
+    const bytes = this.#output.target.position;
+    await this.#output.commit();
     this.#emitProgress();
     const elapsedMs = Date.now() - this.#startedAt;
-    const checkpoint = this.#checkpoint;
+    const checkpoint = this.#ledger.checkpoint;
     return {
       kind: this.#o.kind,
       format: this.#o.format,
@@ -635,10 +486,11 @@ class ExportRun {
     const onProgress = this.#o.onProgress;
     if (!onProgress) return;
     const elapsedMs = Date.now() - this.#startedAt;
-    const total = this.#checkpoint.courseIds.length;
+    const checkpoint = this.#ledger.checkpoint;
+    const total = checkpoint.courseIds.length;
     const done = this.#resumedCourses + this.#doneThisRun;
     const skipped =
-      this.#checkpoint.skipped.length +
+      checkpoint.skipped.length +
       this.#slots.filter((s) => s.state === "skipped" && s.index >= this.#head).length;
     const remaining = total - done;
     try {
@@ -656,16 +508,5 @@ class ExportRun {
     } catch {
       // A broken progress display must not break the export.
     }
-  }
-}
-
-/** Output, spool and checkpoint I/O failures become `EXPORT_OUTPUT_FAILED`. */
-async function wrapOutput<T>(section: () => Promise<T>): Promise<T> {
-  try {
-    return await section();
-  } catch (error) {
-    if (error instanceof ExportError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ExportError(EXPORT_OUTPUT_FAILED, `Writing the export failed: ${reason}`, { cause: error });
   }
 }

@@ -191,6 +191,17 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await rename(temp, path);
 }
 
+/** Output, spool and checkpoint I/O failures become `EXPORT_OUTPUT_FAILED`. */
+export async function wrapOutput<T>(section: () => Promise<T>): Promise<T> {
+  try {
+    return await section();
+  } catch (error) {
+    if (error instanceof ExportError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ExportError(EXPORT_OUTPUT_FAILED, `Writing the export failed: ${reason}`, { cause: error });
+  }
+}
+
 /** Removes a file or directory tree, ignoring "not there". */
 export async function removeQuietly(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true }).catch(() => {});

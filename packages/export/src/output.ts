@@ -1,0 +1,244 @@
+import { mkdir, mkdtemp, rename, stat, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Writable } from "node:stream";
+import {
+  assertSameExport,
+  type Checkpoint,
+  committedBytes,
+  type ExportPaths,
+  exportPaths,
+  readCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.js";
+import { EXPORT_CHECKPOINT_INVALID, ExportError } from "./errors.js";
+import { FileOutput, type OutputTarget, removeQuietly, Spool, StreamOutput, wrapOutput } from "./io.js";
+import { Serial } from "./serial.js";
+
+/** Text is turned into bytes and written in pieces of about this many UTF-16 units. */
+const FLUSH_CHARS = 64 * 1024;
+
+/** Where the export goes, as the caller asked. */
+export interface OutputPlan {
+  output: Writable | string;
+  resume: boolean;
+  /** Spool directory parent for a stream export. @default os.tmpdir() */
+  tempDir: string | undefined;
+}
+
+/** An opened output and the ledger it continues from. */
+export interface OpenedOutput {
+  output: ExportOutput;
+  /** `fresh` (header written) or an earlier run's checkpoint, its partial file cut back to it. */
+  checkpoint: Checkpoint;
+  /** True when the checkpoint came from an interrupted run. */
+  resumed: boolean;
+  /** When the checkpoint was last written to disk (ms epoch), 0 if never. */
+  savedAt: number;
+}
+
+/**
+ * The export's destination: the partial file (renamed on success) or a caller's stream, plus the
+ * directory where courses that run ahead of their turn spool their bytes.
+ */
+export class ExportOutput {
+  readonly target: OutputTarget;
+  /** Set for a file export: where its partial, checkpoint and spools live. */
+  readonly paths: ExportPaths | undefined;
+  readonly #spoolDir: string;
+
+  private constructor(target: OutputTarget, paths: ExportPaths | undefined, spoolDir: string) {
+    this.target = target;
+    this.paths = paths;
+    this.#spoolDir = spoolDir;
+  }
+
+  /**
+   * Opens (or reopens, for `resume`) the output and writes `header` unless resuming; a new file
+   * export's first checkpoint is on disk when this returns. File-system failures become
+   * `EXPORT_OUTPUT_FAILED`.
+   */
+  static async open(plan: OutputPlan, fresh: Checkpoint, header: Buffer): Promise<OpenedOutput> {
+    let target: OutputTarget | undefined;
+    try {
+      return await wrapOutput(async () => {
+        const { output } = plan;
+        if (typeof output !== "string") {
+          target = new StreamOutput(output);
+          const spoolDir = await mkdtemp(join(plan.tempDir ?? tmpdir(), "easel-export-"));
+          await target.write(header);
+          return {
+            output: new ExportOutput(target, undefined, spoolDir),
+            checkpoint: { ...fresh, headerBytes: header.length },
+            resumed: false,
+            savedAt: 0,
+          };
+        }
+        const paths = exportPaths(resolve(output));
+        await removeQuietly(paths.spoolDir);
+        const previous = plan.resume ? await readCheckpoint(paths.checkpoint) : undefined;
+        let opened: Omit<OpenedOutput, "output">;
+        if (previous) {
+          assertSameExport(previous, fresh, paths.checkpoint);
+          const keep = committedBytes(previous);
+          const size = await stat(paths.partial).then(
+            (s) => s.size,
+            () => -1,
+          );
+          if (size < keep) {
+            throw new ExportError(
+              EXPORT_CHECKPOINT_INVALID,
+              size < 0
+                ? `The checkpoint ${paths.checkpoint} has no partial file ${paths.partial}; run without --resume to start over.`
+                : `The partial file ${paths.partial} is shorter than its checkpoint says; run without --resume to start over.`,
+              { checkpointPath: paths.checkpoint, partialPath: paths.partial },
+            );
+          }
+          target = await FileOutput.reopen(paths.partial, keep);
+          opened = { checkpoint: previous, resumed: true, savedAt: 0 };
+        } else {
+          await removeQuietly(paths.checkpoint);
+          target = await FileOutput.create(paths.partial);
+          await target.write(header);
+          const checkpoint = { ...fresh, headerBytes: header.length };
+          await target.sync();
+          await saveCheckpoint(paths.checkpoint, checkpoint);
+          opened = { checkpoint, resumed: false, savedAt: Date.now() };
+        }
+        await mkdir(paths.spoolDir, { recursive: true, mode: 0o700 });
+        return { ...opened, output: new ExportOutput(target, paths, paths.spoolDir) };
+      });
+    } catch (error) {
+      // Opened before a later step failed (e.g. the spool directory): do not leak the handle.
+      await target?.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Where `courseId` spools while an earlier course owns the output. */
+  spoolFor(courseId: number): Spool {
+    return new Spool(join(this.#spoolDir, `course-${courseId}.part`));
+  }
+
+  /**
+   * Makes the output final: synced and closed; a file export loses its checkpoint, then its
+   * partial file takes the output's name.
+   */
+  async commit(): Promise<void> {
+    const { target, paths } = this;
+    await wrapOutput(async () => {
+      await target.sync();
+      await target.close();
+      if (paths) {
+        // Checkpoint first: a checkpoint on disk always means "this partial is incomplete".
+        await unlink(paths.checkpoint).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "ENOENT") throw error;
+        });
+        await rename(paths.partial, paths.out);
+      }
+    });
+    await removeQuietly(this.#spoolDir);
+  }
+
+  /** Closes the output as it is (a file export keeps its partial for `resume`) and drops spools. */
+  async abandon(): Promise<void> {
+    await this.target.close().catch(() => {});
+    await removeQuietly(this.#spoolDir);
+  }
+}
+
+/**
+ * One course's bytes on their way into the output, which only the course at the head of the
+ * order may write: until its turn, serialized rows go to a spool; when its turn comes, the spool
+ * is copied over and rows go straight to the output from then on.
+ */
+export class CourseOutput {
+  readonly #courseId: number;
+  readonly #output: ExportOutput;
+  /** Orders this course's writes against its promotion to the output. */
+  readonly #lock = new Serial();
+  /** True once the course owns the output (it is the next to commit): rows go straight there. */
+  #direct = false;
+  /** Output position where this course's bytes start (valid once `#direct`). */
+  #startOffset = 0;
+  /** Serialized rows not yet written anywhere (at most ~FLUSH_CHARS). */
+  #pending = "";
+  #spool: Spool | undefined;
+
+  constructor(courseId: number, output: ExportOutput) {
+    this.#courseId = courseId;
+    this.#output = output;
+  }
+
+  /** The course starts as the head, with nothing spooled: it writes straight to the output. */
+  startDirect(): void {
+    this.#direct = true;
+    this.#startOffset = this.#output.target.position;
+  }
+
+  async append(text: string): Promise<void> {
+    this.#pending += text;
+    if (this.#pending.length >= FLUSH_CHARS) await this.#lock.run(() => this.#flush());
+  }
+
+  /** Writes out whatever is still pending (the course has no more rows). */
+  async end(): Promise<void> {
+    await this.#lock.run(() => this.#flush());
+  }
+
+  /** The course's turn has come: copies its spool to the output; later rows go there directly. */
+  async takeOutput(): Promise<void> {
+    if (this.#direct) return;
+    await this.#lock.run(async () => {
+      this.#startOffset = this.#output.target.position;
+      await this.#drainSpool();
+      this.#direct = true;
+    });
+  }
+
+  /**
+   * Takes back everything this course wrote. False when some of it went to a stream, which
+   * cannot take bytes back.
+   */
+  async undo(): Promise<boolean> {
+    return this.#lock.run(async () => {
+      this.#pending = "";
+      await this.discardSpool();
+      const target = this.#output.target;
+      if (this.#direct && target.position > this.#startOffset) {
+        return wrapOutput(() => target.truncate(this.#startOffset));
+      }
+      return true;
+    });
+  }
+
+  async discardSpool(): Promise<void> {
+    const spool = this.#spool;
+    this.#spool = undefined;
+    await spool?.discard();
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const data = Buffer.from(this.#pending, "utf8");
+    this.#pending = "";
+    await wrapOutput(async () => {
+      if (this.#direct) {
+        await this.#output.target.write(data);
+      } else {
+        this.#spool ??= this.#output.spoolFor(this.#courseId);
+        await this.#spool.append(data);
+      }
+    });
+  }
+
+  async #drainSpool(): Promise<void> {
+    const spool = this.#spool;
+    if (!spool) return;
+    this.#spool = undefined;
+    await wrapOutput(async () => {
+      await spool.copyTo(this.#output.target);
+      await spool.discard();
+    });
+  }
+}
