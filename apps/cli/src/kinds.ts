@@ -3,7 +3,7 @@ import type { SyncKind } from "@easel/sync";
 
 // Copies of the libraries' lists, for commander's choices and help: reading SYNC_KINDS from
 // @easel/sync would load bullmq and pg into every `easel` call. `satisfies` rejects a word the
-// library does not know; test/kinds.test.ts fails when a list misses one or changes order.
+// library does not know; test/startup.test.ts fails when a list misses one or changes order.
 
 /** What `easel export <kind>` accepts, in @easel/export's order. */
 export const EXPORT_KINDS = [

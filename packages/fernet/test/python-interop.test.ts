@@ -1,6 +1,6 @@
+import { pythonUnavailable, runPython } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
 import { Fernet, generateKey, MultiFernet } from "../src/index.js";
-import { pythonUnavailable, runPython } from "./helpers.js";
 
 const PY_DECRYPT = `
 import os, sys
@@ -20,28 +20,35 @@ token = sys.stdin.read().encode()
 sys.stdout.write(f"{new.extract_timestamp(token)} {new.decrypt(token).decode()}")
 `;
 
-describe.skipIf(pythonUnavailable !== undefined)("interop with Python's cryptography.fernet", () => {
-  const key = generateKey();
-  const samples = [Buffer.alloc(0), Buffer.from("hello"), Buffer.from("é山田🎓"), Buffer.alloc(1000, 7)];
+describe.skipIf(pythonUnavailable("cryptography.fernet") !== undefined)(
+  "interop with Python's cryptography.fernet",
+  () => {
+    const key = generateKey();
+    const samples = [Buffer.alloc(0), Buffer.from("hello"), Buffer.from("é山田🎓"), Buffer.alloc(1000, 7)];
 
-  it("Python decrypts tokens written here", () => {
-    const fernet = new Fernet(key);
-    for (const sample of samples) {
-      expect(runPython(PY_DECRYPT, fernet.encrypt(sample), { KEY: key })).toBe(sample.toString("hex"));
-    }
-  });
+    it("Python decrypts tokens written here", () => {
+      const fernet = new Fernet(key);
+      for (const sample of samples) {
+        expect(runPython(PY_DECRYPT, { input: fernet.encrypt(sample), env: { KEY: key } })).toBe(
+          sample.toString("hex"),
+        );
+      }
+    });
 
-  it("tokens written by Python decrypt here", () => {
-    const fernet = new Fernet(key);
-    for (const sample of samples) {
-      const token = runPython(PY_ENCRYPT, sample.toString("hex"), { KEY: key });
-      expect(fernet.decrypt(token).equals(sample)).toBe(true);
-    }
-  });
+    it("tokens written by Python decrypt here", () => {
+      const fernet = new Fernet(key);
+      for (const sample of samples) {
+        const token = runPython(PY_ENCRYPT, { input: sample.toString("hex"), env: { KEY: key } });
+        expect(fernet.decrypt(token).equals(sample)).toBe(true);
+      }
+    });
 
-  it("Python reads a token rotated here with its original timestamp", () => {
-    const [next, old] = [generateKey(), key];
-    const rotated = new MultiFernet([next, old]).rotate(new Fernet(old).encryptAtTime("r", 1_600_000_000));
-    expect(runPython(PY_ROTATE_CHECK, rotated, { NEW: next, OLD: old })).toBe("1600000000 r");
-  });
-});
+    it("Python reads a token rotated here with its original timestamp", () => {
+      const [next, old] = [generateKey(), key];
+      const rotated = new MultiFernet([next, old]).rotate(new Fernet(old).encryptAtTime("r", 1_600_000_000));
+      expect(runPython(PY_ROTATE_CHECK, { input: rotated, env: { NEW: next, OLD: old } })).toBe(
+        "1600000000 r",
+      );
+    });
+  },
+);

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
+import { readVector, VECTORS } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
 import { BAD_SIGNATURE, InvalidTokenError, MultiFernet } from "../src/index.js";
-import { readVector, VECTORS } from "./helpers.js";
 
 interface CacheCase {
   file: string;

@@ -1,6 +1,7 @@
+import { readVector } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
 import { Fernet, InvalidTokenError } from "../src/index.js";
-import { epochSeconds, readVector } from "./helpers.js";
+import { epochSeconds } from "./helpers.js";
 
 interface GenerateCase {
   token: string;

@@ -15,8 +15,9 @@ import { invalidArg, parseFileStoreUri } from "./uri.js";
  * ```
  */
 export async function createTokenStore(uri: string, options: StoreFactoryOptions = {}): Promise<TokenStore> {
-  if (options === null || typeof options !== "object") throw invalidArg("options must be an object.");
+  if (options === null || typeof options !== "object")
+    throw invalidArg(`createTokenStore options must be an object; received ${String(options)}.`);
   const { path, directory } = parseFileStoreUri(uri);
   const fernetKeys = options.fernetKeys ?? (options.env ?? process.env).EASEL_FERNET_KEY ?? "";
-  return new FileTokenStore({ path, directory, fernetKeys });
+  return new FileTokenStore({ path, directory, fernetKeys, clock: options.clock });
 }

@@ -3,6 +3,7 @@ import { constants } from "node:fs";
 import { link, mkdir, open, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
+import { type BackoffOptions, backoffDelay, type Clock, systemClock } from "@easel/clock";
 import { LockTimeoutError, StoreUnavailableError } from "@easel/token-store";
 import { scratchPath } from "./scratch.js";
 
@@ -28,8 +29,19 @@ export interface FileLockTestHooks {
   beforeBreak?: () => Promise<void>;
 }
 
-const FIRST_BACKOFF_MS = 5;
-const MAX_BACKOFF_MS = 200;
+export interface FileLockOptions {
+  /** Where lock ttls, waits and backoff run. @default systemClock */
+  clock?: Clock;
+  hooks?: FileLockTestHooks;
+}
+
+/**
+ * Polling a held lock: gentle growth (1.5, not 2) because a lock file is usually released within
+ * milliseconds and waiters should notice soon, capped so a long holder costs little.
+ */
+const WAIT_BACKOFF: BackoffOptions = { baseMs: 5, maxMs: 200, factor: 1.5 };
+/** Retrying the break lock, held only for a read and an unlink. */
+const BREAK_BACKOFF: BackoffOptions = { baseMs: 2, maxMs: 10 };
 /** Breaking a stale lock takes milliseconds; a break lock this old was left by a dead waiter. */
 const BREAK_STALE_MS = 10_000;
 /** Where `link()` is refused (some network and FUSE file systems) we fall back to O_EXCL. */
@@ -55,10 +67,12 @@ const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDE
 export class FileLock {
   readonly #path: string;
   readonly #hooks: FileLockTestHooks;
+  readonly #clock: Clock;
 
-  constructor(lockPath: string, hooks: FileLockTestHooks = {}) {
+  constructor(lockPath: string, options: FileLockOptions = {}) {
     this.#path = lockPath;
-    this.#hooks = hooks;
+    this.#hooks = options.hooks ?? {};
+    this.#clock = options.clock ?? systemClock;
   }
 
   get path(): string {
@@ -69,8 +83,8 @@ export class FileLock {
   async acquire(ttlMs: number, waitMs: number, deadline: number): Promise<string> {
     const owner = randomUUID();
     await this.#ensureDirectory();
-    for (let attempt = 0; ; attempt++) {
-      const now = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const now = this.#clock.now();
       const content: LockContent = {
         owner,
         pid: process.pid,
@@ -83,16 +97,17 @@ export class FileLock {
       if (!seen) continue; // released just now: try again at once
       // A lock file we cannot parse (being written without link, or foreign): judge it by its age.
       const expiresAt = seen.content?.expiresAt ?? seen.mtimeMs + ttlMs;
-      if (expiresAt <= Date.now()) {
+      if (expiresAt <= this.#clock.now()) {
         await this.#breakStale(seen);
         continue;
       }
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.#clock.now();
       if (remaining <= 0) throw this.#timeout(waitMs, seen.content);
-      const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 1.5 ** attempt);
-      // Jitter spreads waiters out so they do not retry in lockstep.
-      const jittered = backoff / 2 + Math.random() * backoff;
-      await sleep(Math.max(1, Math.min(jittered, expiresAt - Date.now() + 1, remaining)));
+      // Jittered, so waiters do not retry in lockstep; never past the holder's expiry or our deadline.
+      const untilExpiry = expiresAt - this.#clock.now() + 1;
+      await this.#clock.sleep(
+        Math.max(1, Math.min(backoffDelay(attempt, WAIT_BACKOFF), untilExpiry, remaining)),
+      );
     }
   }
 
@@ -182,16 +197,16 @@ export class FileLock {
    */
   async #underBreakLock(wait: boolean, fn: () => Promise<void>): Promise<void> {
     const breakPath = `${this.#path}.break`;
-    const body = JSON.stringify({ pid: process.pid, host: hostname(), at: Date.now() });
-    for (;;) {
+    const body = JSON.stringify({ pid: process.pid, host: hostname(), at: this.#clock.now() });
+    for (let attempt = 1; ; attempt++) {
       if (await this.#tryCreate(breakPath, body)) break;
       const left = await this.#read(breakPath);
-      if (left && Date.now() - left.mtimeMs > BREAK_STALE_MS) {
+      if (left && this.#clock.now() - left.mtimeMs > BREAK_STALE_MS) {
         await unlink(breakPath).catch(() => undefined);
         continue;
       }
       if (!wait) return;
-      await sleep(1 + Math.random() * 4);
+      await this.#clock.sleep(Math.max(1, backoffDelay(attempt, BREAK_BACKOFF)));
     }
     try {
       await fn();
@@ -264,8 +279,4 @@ function parseLock(text: string): LockContent | undefined {
     // Not ours, or still being written: the caller judges it by its age.
   }
   return undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { mkdir, open, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { type Clock, systemClock } from "@easel/clock";
 import { type FernetKey, InvalidKeyError, InvalidTokenError, MultiFernet } from "@easel/fernet";
 import {
   CorruptRecordError,
@@ -41,6 +42,12 @@ export interface FileTokenStoreOptions {
    * readable and are rewritten under the first key on their next write.
    */
   fernetKeys: string | readonly FernetKey[] | MultiFernet;
+  /**
+   * Where lock ttls, lock waits and backoff run; processes sharing a lock file must use clocks
+   * that agree (NTP). Tests pass a `ManualClock`.
+   * @default systemClock
+   */
+  clock?: Clock;
 }
 
 /** Group and others must have no access at all to a file that holds a credential. */
@@ -77,16 +84,21 @@ export class FileTokenStore implements TokenStore {
   readonly #root: string;
   readonly #directory: boolean;
   readonly #fernet: MultiFernet;
-  readonly #localLock = new KeyedLock();
+  readonly #clock: Clock;
+  readonly #localLock: KeyedLock;
   readonly #swept = new Set<string>();
 
   constructor(options: FileTokenStoreOptions) {
     if (typeof options?.path !== "string" || options.path === "") {
-      throw invalidArg("FileTokenStore needs options.path: the record file or the directory of records.");
+      throw invalidArg(
+        `FileTokenStore needs options.path: the record file or the directory of records; received ${describe(options?.path)}.`,
+      );
     }
     this.#directory = options.directory ?? (options.path.endsWith("/") || options.path.endsWith("\\"));
     this.#root = options.path;
     this.#fernet = fernetFrom(options.fernetKeys);
+    this.#clock = options.clock ?? systemClock;
+    this.#localLock = new KeyedLock(this.#clock);
   }
 
   /** Where the record of `key` lives (the one file, in single-file mode). */
@@ -133,8 +145,8 @@ export class FileTokenStore implements TokenStore {
   withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
     const ttlMs = positive(options.ttlMs ?? DEFAULT_LOCK_TTL_MS, "ttlMs");
     const waitMs = nonNegative(options.waitMs ?? DEFAULT_LOCK_WAIT_MS, "waitMs");
-    const deadline = Date.now() + waitMs;
-    const lock = new FileLock(`${this.pathFor(key)}.lock`);
+    const deadline = this.#clock.now() + waitMs;
+    const lock = new FileLock(`${this.pathFor(key)}.lock`, { clock: this.#clock });
     // Callers in this process queue on a promise instead of polling the file system.
     return this.#localLock.run(
       lock.path,
@@ -270,8 +282,8 @@ function fernetFrom(keys: FileTokenStoreOptions["fernetKeys"]): MultiFernet {
   const missing = keys === undefined || keys === null || (typeof keys === "string" && keys.trim() === "");
   if (missing || (Array.isArray(keys) && keys.length === 0)) {
     throw invalidArg(
-      "A file token store needs a Fernet key to encrypt records. Run `easel key generate` and set " +
-        "EASEL_FERNET_KEY to the key it prints (a comma-separated list while rotating keys).",
+      `A file token store needs a Fernet key to encrypt records (options.fernetKeys or EASEL_FERNET_KEY); received ${describe(keys)}. ` +
+        "Run `easel key generate` and set EASEL_FERNET_KEY to the key it prints (a comma-separated list while rotating keys).",
     );
   }
   try {
@@ -284,9 +296,19 @@ function fernetFrom(keys: FileTokenStoreOptions["fernetKeys"]): MultiFernet {
   }
 }
 
+/** Names what was received without echoing a value that may be a secret. */
+function describe(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  if (typeof value === "string") return value.trim() === "" ? "an empty string" : "a string";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array" : "an array";
+  return typeof value;
+}
+
 function positive(value: number, name: string): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw invalidArg(`${name} must be a positive number of milliseconds; received ${String(value)}.`);
+    throw invalidArg(
+      `${name} must be a positive number of milliseconds (withLock options); received ${String(value)}.`,
+    );
   }
   return value;
 }

@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InvalidArgumentError } from "@easel/token-store";
 
 export interface FileStoreLocation {
   /** Absolute path of the record file, or of the directory holding one file per key. */
@@ -24,7 +25,7 @@ export function parseFileStoreUri(uri: string): FileStoreLocation {
   const rest = uri.slice("file:".length);
   if (rest === "" || rest === "//") {
     throw invalidArg(
-      'A file store URI needs a path: "file:PATH" (one record) or "file:DIR/" (one file per key).',
+      `A file store URI needs a path: "file:PATH" (one record) or "file:DIR/" (one file per key); received "${uri}".`,
     );
   }
   const directory = rest.endsWith("/") || rest.endsWith(sep);
@@ -39,6 +40,7 @@ export function parseFileStoreUri(uri: string): FileStoreLocation {
   return { path: resolve(expanded), directory };
 }
 
-export function invalidArg(message: string, cause?: unknown): TypeError {
-  return Object.assign(new TypeError(message, { cause }), { code: "ERR_INVALID_ARG_VALUE" });
+/** The workspace's bad-argument error (`TypeError`, `ERR_INVALID_ARG_VALUE`). */
+export function invalidArg(message: string, cause?: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(message, { cause });
 }

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { generateKey } from "@easel/fernet";
+import { tempDir } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
 import { FileTokenStore } from "../src/index.js";
-import { startWorker, tempDir } from "./helpers.js";
+import { startWorker } from "./helpers.js";
 
 interface HammerResult {
   writes: number;

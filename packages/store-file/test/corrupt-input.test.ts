@@ -1,6 +1,7 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Fernet, generateKey } from "@easel/fernet";
+import { tempDir, VECTORS } from "@easel/test-utils";
 import {
   CORRUPT_RECORD,
   CorruptRecordError,
@@ -12,7 +13,7 @@ import {
 } from "@easel/token-store";
 import { describe, expect, it } from "vitest";
 import { createTokenStore, FileTokenStore } from "../src/index.js";
-import { snapshot, tempDir, VECTORS } from "./helpers.js";
+import { snapshot } from "./helpers.js";
 
 const SECRET = "7~corrupt-input-secret-access-token";
 const record: TokenRecord = { access_token: SECRET, token_type: "Bearer", refresh_token: "7~refresh-secret" };

@@ -1,9 +1,11 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as pause } from "node:timers/promises";
 import { generateKey } from "@easel/fernet";
+import { tempDir } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
 import { FileTokenStore } from "../src/index.js";
-import { sleep, startWorker, tempDir } from "./helpers.js";
+import { startWorker } from "./helpers.js";
 
 const ITERATIONS = 30;
 
@@ -18,8 +20,9 @@ describe("kill -9 of a writer mid-write", () => {
     for (let i = 0; i < ITERATIONS; i++) {
       const writer = startWorker(key, ["write-loop", `file:${path}`]);
       await writer.ready;
-      // Kill at a random moment of the write loop: inside encrypt, write, fsync or rename.
-      await sleep(Math.random() * 25);
+      // Kill at a random moment of the write loop: inside encrypt, write, fsync or rename. The pause
+      // picks the moment; nothing waits on it for the writer to reach a state.
+      await pause(Math.random() * 25);
       writer.child.kill("SIGKILL");
       await writer.done.catch(() => undefined);
       const record = await reader.get("default"); // throws if the file is broken

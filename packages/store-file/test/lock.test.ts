@@ -1,11 +1,15 @@
 import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { ManualClock } from "@easel/clock";
 import { generateKey } from "@easel/fernet";
+import { tempDir } from "@easel/test-utils";
 import { LOCK_TIMEOUT, LockTimeoutError } from "@easel/token-store";
 import { describe, expect, it } from "vitest";
 import { FileLock } from "../src/file-lock.js";
 import { FileTokenStore } from "../src/index.js";
-import { sleep, startWorker, tempDir } from "./helpers.js";
+import { startWorker } from "./helpers.js";
 
 const key = generateKey();
 
@@ -13,6 +17,21 @@ interface LockEvent {
   pid: number;
   acquiredAt: number;
   releasedAt: number;
+}
+
+/** A signal the code under test gives and the test waits for: no timer guesses when it came. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const promise = new Promise<void>((resolve) => (fire = resolve));
+  return { promise, fire };
+}
+
+/**
+ * What a holder does inside the critical section: a file-system round trip (as long as the other
+ * waiters' own polls) that also checks the lock file is there while someone is inside.
+ */
+function insideTheLock(lockPath: string): Promise<void> {
+  return access(lockPath);
 }
 
 function assertNoOverlap(events: LockEvent[]): void {
@@ -109,7 +128,7 @@ describe("stale-lock takeover", () => {
               inside++;
               entered++;
               maxInside = Math.max(maxInside, inside);
-              await sleep(1);
+              await insideTheLock(`${path}.lock`);
               inside--;
             },
             { ttlMs: 5_000, waitMs: 10_000 },
@@ -123,30 +142,44 @@ describe("stale-lock takeover", () => {
 
   it("a holder that overstayed its ttl does not delete the lock of the process that took over", async () => {
     const path = join(tempDir(), "cache.enc");
-    const slow = new FileTokenStore({ path, fernetKeys: key });
-    const taker = new FileTokenStore({ path, fernetKeys: key });
-    const third = new FileTokenStore({ path, fernetKeys: key });
-    let takerHolds!: () => void;
-    const takerIn = new Promise<void>((resolve) => (takerHolds = resolve));
-    let releaseTaker!: () => void;
-    const slowDone = slow.withLock("k", () => sleep(400), { ttlMs: 150 });
-    await sleep(20);
+    // Three stores, three in-process queues: they meet only on the lock file. One clock moves them.
+    const clock = new ManualClock(Date.now());
+    const slow = new FileTokenStore({ path, fernetKeys: key, clock });
+    const taker = new FileTokenStore({ path, fernetKeys: key, clock });
+    const third = new FileTokenStore({ path, fernetKeys: key, clock });
+    const slowIn = signal();
+    const slowMayLeave = signal();
+    const takerIn = signal();
+    const takerMayLeave = signal();
+    const slowDone = slow.withLock(
+      "k",
+      async () => {
+        slowIn.fire();
+        await slowMayLeave.promise;
+      },
+      { ttlMs: 150 },
+    );
+    await slowIn.promise;
     const takerDone = taker.withLock(
       "k",
-      () =>
-        new Promise<void>((resolve) => {
-          releaseTaker = resolve;
-          takerHolds();
-        }),
+      async () => {
+        takerIn.fire();
+        await takerMayLeave.promise;
+      },
       { ttlMs: 10_000, waitMs: 5_000 },
     );
-    await takerIn;
+    await clock.untilSleeping(); // the taker found the lock held and waits
+    await clock.advance(150); // the slow holder overstays its ttl: the taker takes over
+    await takerIn.promise;
+    slowMayLeave.fire();
     await slowDone; // the slow holder finishes while the taker holds the lock
     expect(existsSync(`${path}.lock`)).toBe(true);
-    await expect(third.withLock("k", async () => "no", { waitMs: 100 })).rejects.toMatchObject({
-      code: LOCK_TIMEOUT,
-    });
-    releaseTaker();
+    const thirdTry = third.withLock("k", async () => "no", { waitMs: 100 });
+    thirdTry.catch(() => undefined);
+    await clock.untilSleeping();
+    await clock.advance(100);
+    await expect(thirdTry).rejects.toMatchObject({ code: LOCK_TIMEOUT });
+    takerMayLeave.fire();
     await takerDone;
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
@@ -195,11 +228,19 @@ describe("FileLock takeover race, widened", () => {
           expiresAt: Date.now() - 1,
         }),
       );
-      // Random pauses where a busy machine would pause: a waiter may reach the stale lock after
-      // another has already broken it and taken the lock (the race an earlier version lost).
+      // Random pauses (a few turns of the event loop, while the others' file operations go on)
+      // where a busy machine would pause: a waiter may reach the stale lock after another has
+      // already broken it and taken the lock (the race an earlier version lost).
       const waiters = Array.from(
         { length: 6 },
-        () => new FileLock(lockPath, { beforeBreak: () => sleep(Math.random() * 4) }),
+        () =>
+          new FileLock(lockPath, {
+            hooks: {
+              beforeBreak: async () => {
+                for (let turns = Math.floor(Math.random() * 6); turns > 0; turns--) await nextTurn();
+              },
+            },
+          }),
       );
       let inside = 0;
       await Promise.all(
@@ -207,7 +248,7 @@ describe("FileLock takeover race, widened", () => {
           const owner = await lock.acquire(5_000, 10_000, Date.now() + 10_000);
           inside++;
           maxInside = Math.max(maxInside, inside);
-          await sleep(2);
+          await insideTheLock(lockPath);
           inside--;
           await lock.release(owner);
         }),
@@ -220,25 +261,44 @@ describe("FileLock takeover race, widened", () => {
 describe("FileLock takeover race, forced interleaving", () => {
   it("a waiter that judged a lock stale but finds a fresh lock when it gets to break it leaves it alone and waits", async () => {
     const lockPath = join(tempDir(), "cache.enc.lock");
+    const clock = new ManualClock(Date.now());
     writeFileSync(
       lockPath,
-      JSON.stringify({ owner: "dead", pid: 999_999, host: "gone", acquiredAt: 0, expiresAt: Date.now() - 1 }),
+      JSON.stringify({
+        owner: "dead",
+        pid: 999_999,
+        host: "gone",
+        acquiredAt: 0,
+        expiresAt: clock.now() - 1,
+      }),
     );
     const order: string[] = [];
-    // A sees the stale lock, then stalls before moving it; B breaks it and takes the lock meanwhile.
-    const slowWaiter = new FileLock(lockPath, { beforeBreak: () => sleep(100) });
-    const fastWaiter = new FileLock(lockPath);
-    const aDone = slowWaiter.acquire(5_000, 5_000, Date.now() + 5_000).then((owner) => {
+    // A sees the stale lock, then stalls before breaking it; B breaks it and takes the lock meanwhile.
+    const aJudgedStale = signal();
+    const aMayBreak = signal();
+    const slowWaiter = new FileLock(lockPath, {
+      clock,
+      hooks: {
+        beforeBreak: async () => {
+          aJudgedStale.fire();
+          await aMayBreak.promise;
+        },
+      },
+    });
+    const fastWaiter = new FileLock(lockPath, { clock });
+    const aDone = slowWaiter.acquire(5_000, 5_000, clock.now() + 5_000).then((owner) => {
       order.push("A acquired");
       return owner;
     });
-    await sleep(10);
-    const bOwner = await fastWaiter.acquire(5_000, 5_000, Date.now() + 5_000);
+    await aJudgedStale.promise;
+    const bOwner = await fastWaiter.acquire(5_000, 5_000, clock.now() + 5_000);
     order.push("B acquired");
-    await sleep(300); // A has woken and must have left B's lock alone
+    aMayBreak.fire();
+    await clock.untilSleeping(); // A went on, found B's fresh lock and waits: it must have left it alone
     expect(JSON.parse(readFileSync(lockPath, "utf8")).owner).toBe(bOwner);
     order.push("B releasing");
     await fastWaiter.release(bOwner);
+    await clock.advance(1_000); // A's next look finds the lock free
     const aOwner = await aDone;
     expect(order).toEqual(["B acquired", "B releasing", "A acquired"]);
     await slowWaiter.release(aOwner);

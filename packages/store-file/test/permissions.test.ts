@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKey } from "@easel/fernet";
+import { tempDir } from "@easel/test-utils";
 import {
   INSECURE_PERMISSIONS,
   InsecurePermissionsError,
@@ -10,7 +11,7 @@ import {
 } from "@easel/token-store";
 import { describe, expect, it } from "vitest";
 import { FileTokenStore } from "../src/index.js";
-import { snapshot, startWorker, tempDir, WORKER } from "./helpers.js";
+import { snapshot, startWorker, WORKER } from "./helpers.js";
 
 const runningAsRoot = process.getuid?.() === 0;
 

@@ -1,11 +1,11 @@
 import { chmodSync, copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Fernet, generateKey } from "@easel/fernet";
+import { pythonUnavailable, runPython, tempDir, VECTORS } from "@easel/test-utils";
 import type { TokenRecord } from "@easel/token-store";
 import { pythonJsonDumps } from "@easel/token-store";
 import { describe, expect, it } from "vitest";
 import { createTokenStore, FileTokenStore } from "../src/index.js";
-import { pythonUnavailable, runPython, tempDir, VECTORS } from "./helpers.js";
 
 interface CacheCase {
   file: string;
@@ -78,42 +78,49 @@ describe("Python-written vectors", () => {
   });
 });
 
-describe.skipIf(pythonUnavailable !== undefined)("a cache shared with a Python job", () => {
-  const key = generateKey();
+describe.skipIf(pythonUnavailable("cryptography.fernet") !== undefined)(
+  "a cache shared with a Python job",
+  () => {
+    const key = generateKey();
 
-  it("the store reads what Python's cryptography wrote", async () => {
-    const path = join(tempDir(), "python.enc");
-    runPython(PY_WRITE, { KEY: key, CACHE: path }, JSON.stringify(record));
-    expect(await new FileTokenStore({ path, fernetKeys: key }).get("default")).toEqual(record);
-  });
+    it("the store reads what Python's cryptography wrote", async () => {
+      const path = join(tempDir(), "python.enc");
+      runPython(PY_WRITE, { env: { KEY: key, CACHE: path }, input: JSON.stringify(record) });
+      expect(await new FileTokenStore({ path, fernetKeys: key }).get("default")).toEqual(record);
+    });
 
-  it("Python reads what the store wrote, with byte-identical json.dumps output", async () => {
-    const path = join(tempDir(), "easel.enc");
-    await new FileTokenStore({ path, fernetKeys: key }).set("default", record);
-    const out = JSON.parse(runPython(PY_READ, { KEY: key, CACHE: path })) as {
-      record: TokenRecord;
-      same_bytes_as_python: boolean;
-    };
-    expect(out.record).toEqual(record);
-    expect(out.same_bytes_as_python).toBe(true);
-  });
+    it("Python reads what the store wrote, with byte-identical json.dumps output", async () => {
+      const path = join(tempDir(), "easel.enc");
+      await new FileTokenStore({ path, fernetKeys: key }).set("default", record);
+      const out = JSON.parse(runPython(PY_READ, { env: { KEY: key, CACHE: path } })) as {
+        record: TokenRecord;
+        same_bytes_as_python: boolean;
+      };
+      expect(out.record).toEqual(record);
+      expect(out.same_bytes_as_python).toBe(true);
+    });
 
-  it("Python reads a per-key file of a file:DIR/ store", async () => {
-    const dir = tempDir();
-    const store = await createTokenStore(`file:${dir}/`, { fernetKeys: key });
-    await store.set("tenant:42/robot", record);
-    const path = (store as FileTokenStore).pathFor("tenant:42/robot");
-    expect(path.startsWith(dir)).toBe(true);
-    const out = JSON.parse(runPython(PY_READ, { KEY: key, CACHE: path })) as { record: TokenRecord };
-    expect(out.record).toEqual(record);
-  });
+    it("Python reads a per-key file of a file:DIR/ store", async () => {
+      const dir = tempDir();
+      const store = await createTokenStore(`file:${dir}/`, { fernetKeys: key });
+      await store.set("tenant:42/robot", record);
+      const path = (store as FileTokenStore).pathFor("tenant:42/robot");
+      expect(path.startsWith(dir)).toBe(true);
+      const out = JSON.parse(runPython(PY_READ, { env: { KEY: key, CACHE: path } })) as {
+        record: TokenRecord;
+      };
+      expect(out.record).toEqual(record);
+    });
 
-  it("a Python round trip through the store and back keeps every field", async () => {
-    const path = join(tempDir(), "both.enc");
-    runPython(PY_WRITE, { KEY: key, CACHE: path }, JSON.stringify(record));
-    const store = new FileTokenStore({ path, fernetKeys: key });
-    await store.set("default", { ...(await store.get("default"))!, access_token: "7~rotated" });
-    const out = JSON.parse(runPython(PY_READ, { KEY: key, CACHE: path })) as { record: TokenRecord };
-    expect(out.record).toEqual({ ...record, access_token: "7~rotated" });
-  });
-});
+    it("a Python round trip through the store and back keeps every field", async () => {
+      const path = join(tempDir(), "both.enc");
+      runPython(PY_WRITE, { env: { KEY: key, CACHE: path }, input: JSON.stringify(record) });
+      const store = new FileTokenStore({ path, fernetKeys: key });
+      await store.set("default", { ...(await store.get("default"))!, access_token: "7~rotated" });
+      const out = JSON.parse(runPython(PY_READ, { env: { KEY: key, CACHE: path } })) as {
+        record: TokenRecord;
+      };
+      expect(out.record).toEqual({ ...record, access_token: "7~rotated" });
+    });
+  },
+);

@@ -1,4 +1,7 @@
-import type { StoreFactoryOptions } from "@easel/token-store";
+import { type Clock, systemClock } from "@easel/clock";
+import { InvalidArgumentError, type StoreFactoryOptions } from "@easel/token-store";
+
+export { InvalidArgumentError };
 
 /** Options of `createTokenStore` / `new RedisTokenStore`, on top of what every store factory takes. */
 export interface RedisStoreOptions extends StoreFactoryOptions {
@@ -56,20 +59,11 @@ export interface NormalizedOptions {
   commandTimeoutMs: number;
   /** undefined: the defaults that depend on the record's refresh_token. */
   graceSeconds: number | undefined;
+  clock: Clock;
 }
 
 const ACCEPTED_FORMS =
   "redis://[[user]:password@]host[:port][/db][?prefix=easel:&tls=1&grace=SECONDS] (rediss:// for TLS)";
-
-/** A bad argument, Node style: `TypeError` with `code: "ERR_INVALID_ARG_VALUE"`. */
-export class InvalidArgumentError extends TypeError {
-  readonly code = "ERR_INVALID_ARG_VALUE";
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
-  }
-}
 
 /** Validates everything once, so the hot path never re-checks. */
 export function normalizeOptions(uri: string, options: RedisStoreOptions = {}): NormalizedOptions {
@@ -78,7 +72,7 @@ export function normalizeOptions(uri: string, options: RedisStoreOptions = {}): 
   const fernetKeys = options.fernetKeys ?? env.EASEL_FERNET_KEY;
   if (typeof fernetKeys !== "string" || fernetKeys.trim() === "") {
     throw new InvalidArgumentError(
-      "The Redis token store needs a Fernet key and none was given: set EASEL_FERNET_KEY to one or more " +
+      `The Redis token store needs a Fernet key (options.fernetKeys or EASEL_FERNET_KEY); received ${fernetKeys === undefined ? "none" : "an empty or non-string value"}: set EASEL_FERNET_KEY to one or more ` +
         "comma-separated url-safe base64 keys (create one with `easel key generate`). Redis never holds a plaintext token.",
     );
   }
@@ -99,6 +93,7 @@ export function normalizeOptions(uri: string, options: RedisStoreOptions = {}): 
       options.graceSeconds === undefined
         ? target.graceSeconds
         : positiveNumber("graceSeconds", options.graceSeconds, DEFAULT_GRACE_WITH_REFRESH_SECONDS),
+    clock: options.clock ?? systemClock,
   };
 }
 
@@ -118,7 +113,9 @@ function positiveNumber(name: string, value: unknown, fallback: number): number 
  */
 export function parseRedisUri(uri: string): RedisTarget {
   if (typeof uri !== "string") {
-    throw new InvalidArgumentError(`The Redis store URI must be a string; expected ${ACCEPTED_FORMS}.`);
+    throw new InvalidArgumentError(
+      `The Redis store URI must be a string; received ${typeof uri}. Expected ${ACCEPTED_FORMS}.`,
+    );
   }
   let url: URL;
   try {

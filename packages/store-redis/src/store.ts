@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
+import { type BackoffOptions, backoffDelay } from "@easel/clock";
 import {
   DEFAULT_LOCK_TTL_MS,
   DEFAULT_LOCK_WAIT_MS,
@@ -28,8 +28,8 @@ import { toStoreError } from "./redis-errors.js";
 const RELEASE_LOCK_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
 const LOCK_KEY_SPACE = "lock:";
-const FIRST_BACKOFF_MS = 5;
-const MAX_BACKOFF_MS = 50;
+/** Polling a held lock: a round trip costs little, so the cap is low and waiters notice a release soon. */
+const LOCK_BACKOFF: BackoffOptions = { baseMs: 5, maxMs: 50 };
 /** Beyond this a TTL protects nothing; Redis also rejects absurd expiry times. */
 const MAX_RECORD_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
 
@@ -55,7 +55,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #codec: RecordCodec;
   readonly #keyv: Keyv<string>;
   readonly #connection: RedisConnection;
-  readonly #localLock = new KeyedLock();
+  readonly #localLock: KeyedLock;
 
   /**
    * Validates the URI, the options and the Fernet keys; connects on first use (or `connect()`).
@@ -65,6 +65,7 @@ export class RedisTokenStore implements TokenStore {
   constructor(uri: string, options: RedisStoreOptions = {}) {
     this.#options = normalizeOptions(uri, options);
     this.#codec = new RecordCodec(this.#options.fernetKeys);
+    this.#localLock = new KeyedLock(this.#options.clock);
     const { target } = this.#options;
     this.#connection = new RedisConnection({
       target,
@@ -132,7 +133,7 @@ export class RedisTokenStore implements TokenStore {
     const lockKey = this.#lockKey(key);
     const ttlMs = Math.ceil(lockOption("ttlMs", options.ttlMs, DEFAULT_LOCK_TTL_MS, false));
     const waitMs = lockOption("waitMs", options.waitMs, DEFAULT_LOCK_WAIT_MS, true);
-    const deadline = Date.now() + waitMs;
+    const deadline = this.#options.clock.now() + waitMs;
     return this.#localLock.run(
       key,
       async () => {
@@ -161,12 +162,12 @@ export class RedisTokenStore implements TokenStore {
     waitMs: number,
     deadline: number,
   ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const reply = await this.#run("acquire the lock", lockKey, (client) =>
         client.set(lockKey, owner, { condition: "NX", expiration: { type: "PX", value: ttlMs } }),
       );
       if (reply === "OK") return;
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.#options.clock.now();
       if (remaining <= 0) {
         throw new LockTimeoutError(
           `Timed out after ${waitMs} ms waiting for the lock on "${key}": Redis key "${lockKey}" on ` +
@@ -174,9 +175,8 @@ export class RedisTokenStore implements TokenStore {
           { location: lockKey },
         );
       }
-      // Full jitter on a capped exponential backoff keeps many waiters from polling in step.
-      const cap = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt);
-      await sleep(Math.min(remaining, cap / 2 + (Math.random() * cap) / 2));
+      // Jitter on a capped exponential backoff keeps many waiters from polling in step.
+      await this.#options.clock.sleep(Math.min(remaining, backoffDelay(attempt, LOCK_BACKOFF)));
     }
   }
 
@@ -197,7 +197,7 @@ export class RedisTokenStore implements TokenStore {
       this.#options.graceSeconds ??
       (record.refresh_token ? DEFAULT_GRACE_WITH_REFRESH_SECONDS : DEFAULT_GRACE_WITHOUT_REFRESH_SECONDS);
     // An already expired record still gets the full grace from now: its refresh token may work.
-    const untilExpiry = Math.max(0, expiresAt * 1000 - Date.now());
+    const untilExpiry = Math.max(0, expiresAt * 1000 - this.#options.clock.now());
     return Math.min(MAX_RECORD_TTL_MS, Math.ceil(untilExpiry + grace * 1000));
   }
 

@@ -1,14 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKey } from "@easel/fernet";
+import { freePort, REDIS_URL } from "@easel/test-utils";
 import { createClient } from "@keyv/redis";
-
-/** The shared Redis of the machine (CI starts it). Tests only touch keys under their own prefix. */
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /** A unique key prefix per test file run, handed out in sub-prefixes, and cleaned up afterwards. */
 export function testNamespace(label: string) {
@@ -41,15 +38,6 @@ async function deleteKeys(pattern: string): Promise<void> {
   } finally {
     client.destroy();
   }
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return address.port;
 }
 
 /** A throwaway redis-server this test owns: started, paused, killed and restarted at will. */

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { requireRedis, startNode, tempDir } from "@easel/test-utils";
 import { LOCK_TIMEOUT } from "@easel/token-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenStore, type RedisTokenStore } from "../src/index.js";
@@ -11,8 +10,9 @@ import { rawClient, testNamespace } from "./helpers.js";
 const CHILD = fileURLToPath(new URL("./fixtures/lock-child.mjs", import.meta.url));
 const PROCESSES = 6;
 const ITERATIONS = 15;
+const redisUp = await requireRedis("the Redis lock tests");
 const ns = testNamespace("lock");
-afterAll(() => ns.cleanup());
+afterAll(() => (redisUp ? ns.cleanup() : undefined));
 
 interface HoldEvent {
   pid: number;
@@ -20,61 +20,40 @@ interface HoldEvent {
   releasedAt: string;
 }
 
+/** A lock-child.mjs process; in "hold" mode its first line ("locked") says it holds the lock. */
 function runChild(uri: string, args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, [CHILD, ...args], {
-    env: { ...process.env, EASEL_TEST_REDIS_URI: uri, EASEL_FERNET_KEY: ns.fernetKeys },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { child, ready, done } = startNode(CHILD, args, {
+    env: { EASEL_TEST_REDIS_URI: uri, EASEL_FERNET_KEY: ns.fernetKeys },
   });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const locked = new Promise<void>((resolve, reject) => {
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("locked")) resolve();
-    });
-    child.once("exit", () => reject(new Error(`child exited before locking: ${stderr}`)));
-  });
-  locked.catch(() => undefined);
-  const exited = new Promise<void>((resolve, reject) => {
-    child.once("exit", (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`child exited with ${code ?? signal}: ${stderr}`)),
-    );
-  });
-  exited.catch(() => undefined);
-  return { child, locked, exited };
+  return { child, locked: ready, exited: done };
 }
 
-describe("withLock across processes (SET NX PX + compare-and-delete)", () => {
+describe.skipIf(!redisUp)("withLock across processes (SET NX PX + compare-and-delete)", () => {
   it(`${PROCESSES} processes x ${ITERATIONS} critical sections: never two holders at once, no lost update`, async () => {
     const uri = ns.uri(ns.prefix());
-    const dir = await mkdtemp(join(tmpdir(), "easel-redis-lock-"));
+    const dir = tempDir("easel-redis-lock-");
+    const children = Array.from({ length: PROCESSES }, (_, i) =>
+      runChild(uri, ["contend", String(ITERATIONS), join(dir, `events-${i}.json`)]),
+    );
+    await Promise.all(children.map((c) => c.exited));
+    const events: HoldEvent[] = [];
+    for (let i = 0; i < PROCESSES; i++) {
+      events.push(...(JSON.parse(await readFile(join(dir, `events-${i}.json`), "utf8")) as HoldEvent[]));
+    }
+    expect(events).toHaveLength(PROCESSES * ITERATIONS);
+    expect(new Set(events.map((e) => e.pid)).size).toBe(PROCESSES);
+    const intervals = events
+      .map((e) => ({ pid: e.pid, from: BigInt(e.acquiredAt), to: BigInt(e.releasedAt) }))
+      .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+    for (let i = 1; i < intervals.length; i++) {
+      const [prev, next] = [intervals[i - 1]!, intervals[i]!];
+      expect(next.from > prev.to, `pid ${next.pid} entered before pid ${prev.pid} left`).toBe(true);
+    }
+    const store = await createTokenStore(uri, { fernetKeys: ns.fernetKeys });
     try {
-      const children = Array.from({ length: PROCESSES }, (_, i) =>
-        runChild(uri, ["contend", String(ITERATIONS), join(dir, `events-${i}.json`)]),
-      );
-      await Promise.all(children.map((c) => c.exited));
-      const events: HoldEvent[] = [];
-      for (let i = 0; i < PROCESSES; i++) {
-        events.push(...(JSON.parse(await readFile(join(dir, `events-${i}.json`), "utf8")) as HoldEvent[]));
-      }
-      expect(events).toHaveLength(PROCESSES * ITERATIONS);
-      expect(new Set(events.map((e) => e.pid)).size).toBe(PROCESSES);
-      const intervals = events
-        .map((e) => ({ pid: e.pid, from: BigInt(e.acquiredAt), to: BigInt(e.releasedAt) }))
-        .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
-      for (let i = 1; i < intervals.length; i++) {
-        const [prev, next] = [intervals[i - 1]!, intervals[i]!];
-        expect(next.from > prev.to, `pid ${next.pid} entered before pid ${prev.pid} left`).toBe(true);
-      }
-      const store = await createTokenStore(uri, { fernetKeys: ns.fernetKeys });
-      try {
-        expect((await store.get("counter"))?.access_token).toBe(String(PROCESSES * ITERATIONS));
-      } finally {
-        await store.close();
-      }
+      expect((await store.get("counter"))?.access_token).toBe(String(PROCESSES * ITERATIONS));
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await store.close();
     }
   }, 60_000);
 

@@ -1,8 +1,9 @@
 import { generateKey } from "@easel/fernet";
+import { freePort } from "@easel/test-utils";
 import { STORE_AUTH_FAILED, STORE_UNAVAILABLE, type TokenRecord, TokenStoreError } from "@easel/token-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenStore, RedisTokenStore } from "../src/index.js";
-import { freePort, ScratchRedis } from "./helpers.js";
+import { ScratchRedis } from "./helpers.js";
 
 const fernetKeys = generateKey();
 const record: TokenRecord = {

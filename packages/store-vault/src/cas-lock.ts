@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { type BackoffOptions, backoffDelay, type Clock } from "@easel/clock";
 import { CorruptRecordError, LockTimeoutError } from "@easel/token-store";
-import { sleep, type VaultKvClient } from "./kv-client.js";
+import type { VaultKvClient } from "./kv-client.js";
 
 /** The KV data of a lock entry. Not secret: who holds it and until when. */
 interface LockEntry {
@@ -18,8 +19,8 @@ export interface LockLease {
   version: number;
 }
 
-/** Polling interval cap while another process holds the lock. */
-const MAX_POLL_MS = 100;
+/** Polling while another process holds the lock, capped at 100 ms. */
+const POLL_BACKOFF: BackoffOptions = { baseMs: 5, maxMs: 100 };
 
 /**
  * A fleet-wide lock as one KV v2 entry written with check-and-set. Acquiring is a cas write on
@@ -30,37 +31,37 @@ const MAX_POLL_MS = 100;
  */
 export class CasLock {
   readonly #kv: VaultKvClient;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(kv: VaultKvClient, now: () => number) {
+  constructor(kv: VaultKvClient, clock: Clock) {
     this.#kv = kv;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   async acquire(path: string, ttlMs: number, deadline: number, key: string): Promise<LockLease> {
     const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const current = await this.#kv.read(path);
       const entry =
         current.kind === "live" ? parseEntry(current.data, `${this.#kv.address}${path}`) : undefined;
       const busyUntil =
-        entry && !entry.released && entry.expires_at > this.#now() ? entry.expires_at : undefined;
+        entry && !entry.released && entry.expires_at > this.#clock.now() ? entry.expires_at : undefined;
       if (busyUntil === undefined) {
-        const lock: LockEntry = { owner, expires_at: this.#now() + ttlMs, ttl_ms: ttlMs };
+        const lock: LockEntry = { owner, expires_at: this.#clock.now() + ttlMs, ttl_ms: ttlMs };
         const written = await this.#kv.writeCas(path, lock, current.version);
         if (written.ok) return { path, owner, version: written.version };
         // Another contender's write landed first: look again at once.
       }
-      const remaining = deadline - this.#now();
+      const remaining = deadline - this.#clock.now();
       if (remaining <= 0) {
         throw new LockTimeoutError(
           `Timed out waiting for the Vault lock on "${key}" (held by ${entry?.owner ?? "another process"}).`,
           { location: `${this.#kv.address}${path}` },
         );
       }
-      const backoff = Math.min(MAX_POLL_MS, 5 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      const untilExpiry = busyUntil === undefined ? backoff : busyUntil - this.#now() + 1;
-      await sleep(Math.max(1, Math.min(backoff, untilExpiry, remaining)));
+      const backoff = backoffDelay(attempt, POLL_BACKOFF);
+      const untilExpiry = busyUntil === undefined ? backoff : busyUntil - this.#clock.now() + 1;
+      await this.#clock.sleep(Math.max(1, Math.min(backoff, untilExpiry, remaining)));
     }
   }
 

@@ -1,3 +1,4 @@
+import { type BackoffOptions, backoffDelay, type Clock } from "@easel/clock";
 import { CorruptRecordError, type TokenStoreError } from "@easel/token-store";
 import type { VaultAuth } from "./auth.js";
 import { failureFor, hasError, VaultResponseError } from "./failure.js";
@@ -14,6 +15,8 @@ export type CasWrite = { ok: true; version: number } | { ok: false };
 const CAS_MISMATCH = "check-and-set parameter did not match the current version";
 /** Attempts for answers that say the request was NOT applied (429 quota, 412 index state). */
 const TRANSIENT_ATTEMPTS = 4;
+/** Between those attempts: 50, 100, 200 ms before jitter. */
+const TRANSIENT_BACKOFF: BackoffOptions = { baseMs: 50, maxMs: 200 };
 
 /** KV version 2 over one mount and base path, with auth, retries and error mapping. */
 export class VaultKvClient {
@@ -21,8 +24,10 @@ export class VaultKvClient {
   readonly #auth: VaultAuth;
   readonly #target: VaultTarget;
   readonly #prefix: string;
+  readonly #clock: Clock;
 
-  constructor(transport: VaultTransport, auth: VaultAuth, target: VaultTarget) {
+  constructor(transport: VaultTransport, auth: VaultAuth, target: VaultTarget, clock: Clock) {
+    this.#clock = clock;
     this.#transport = transport;
     this.#auth = auth;
     this.#target = target;
@@ -101,7 +106,7 @@ export class VaultKvClient {
         response.status === 429 ||
         (method === "GET" && (response.status === 500 || response.status === 502));
       if (!transient || attempt >= TRANSIENT_ATTEMPTS) return response;
-      await sleep(25 * 2 ** attempt * (0.5 + Math.random() / 2));
+      await this.#clock.sleep(backoffDelay(attempt, TRANSIENT_BACKOFF));
     }
   }
 
@@ -134,8 +139,4 @@ function objectAt(value: unknown, key: string): Record<string, unknown> | undefi
   return typeof inner === "object" && inner !== null && !Array.isArray(inner)
     ? (inner as Record<string, unknown>)
     : undefined;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

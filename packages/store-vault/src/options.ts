@@ -1,4 +1,5 @@
-import { StoreAuthError, type StoreFactoryOptions } from "@easel/token-store";
+import { type Clock, systemClock } from "@easel/clock";
+import { InvalidArgumentError, StoreAuthError, type StoreFactoryOptions } from "@easel/token-store";
 
 /** Options of `createTokenStore` / `new VaultTokenStore` beyond the shared factory options. */
 export interface VaultStoreOptions extends StoreFactoryOptions {
@@ -14,9 +15,10 @@ export interface VaultStoreOptions extends StoreFactoryOptions {
    */
   maxCasAttempts?: number;
   /**
-   * The clock (epoch ms) used to time token renewal and lock expiry. Tests pass the fake Vault's
-   * clock; every process sharing locks must use clocks that agree (NTP).
-   * @default Date.now
+   * The time (epoch ms) of token renewal and lock expiry, when only the time is to be replaced
+   * (tests pass the fake Vault's clock). `clock` replaces the waits too; every process sharing
+   * locks must use clocks that agree (NTP).
+   * @default clock.now
    */
   now?: () => number;
 }
@@ -42,7 +44,8 @@ export interface NormalizedOptions {
   namespace: string | undefined;
   timeoutMs: number;
   maxCasAttempts: number;
-  now: () => number;
+  /** Waits (lock polling, retry backoff) and the time, with `now` folded in. */
+  clock: Clock;
 }
 
 const URI_FORM = "vault+http://host[:port]/MOUNT[/PATH] or vault+https://...";
@@ -50,8 +53,9 @@ const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const DEFAULT_TIMEOUT_MS = 5_000;
 const DEFAULT_PORT = 8200;
 
-export function invalidArgument(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: "ERR_INVALID_ARG_VALUE" });
+/** The workspace's bad-argument error (`TypeError`, `ERR_INVALID_ARG_VALUE`). */
+export function invalidArgument(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(message);
 }
 
 /** One validation pass; nothing is re-validated on the hot path. */
@@ -59,14 +63,18 @@ export function normalizeOptions(uri: string, options: VaultStoreOptions): Norma
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? parseTimeout(env.VAULT_CLIENT_TIMEOUT) ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw invalidArgument(`options.timeoutMs must be a positive number of milliseconds, got ${timeoutMs}.`);
+    throw invalidArgument(
+      `options.timeoutMs must be a positive number of milliseconds; received ${timeoutMs}.`,
+    );
   }
   const maxCasAttempts = options.maxCasAttempts ?? 20;
   if (!Number.isInteger(maxCasAttempts) || maxCasAttempts < 1) {
-    throw invalidArgument(`options.maxCasAttempts must be a positive integer, got ${maxCasAttempts}.`);
+    throw invalidArgument(`options.maxCasAttempts must be a positive integer; received ${maxCasAttempts}.`);
   }
   if (options.now !== undefined && typeof options.now !== "function") {
-    throw invalidArgument("options.now must be a function returning epoch milliseconds.");
+    throw invalidArgument(
+      `options.now must be a function returning epoch milliseconds; received ${typeof options.now}.`,
+    );
   }
   const namespace = env.VAULT_NAMESPACE?.trim() || undefined;
   return {
@@ -75,12 +83,20 @@ export function normalizeOptions(uri: string, options: VaultStoreOptions): Norma
     namespace,
     timeoutMs,
     maxCasAttempts,
-    now: options.now ?? Date.now,
+    clock: clockFrom(options),
   };
 }
 
+function clockFrom(options: VaultStoreOptions): Clock {
+  const clock = options.clock ?? systemClock;
+  const now = options.now;
+  if (now === undefined) return clock;
+  return { now: () => now(), sleep: (ms, signal) => clock.sleep(ms, signal) };
+}
+
 export function parseVaultUri(uri: string): VaultTarget {
-  if (typeof uri !== "string") throw invalidArgument(`A Vault store URI must be a string (${URI_FORM}).`);
+  if (typeof uri !== "string")
+    throw invalidArgument(`A Vault store URI must be a string (${URI_FORM}); received ${typeof uri}.`);
   let url: URL;
   try {
     url = new URL(uri);
@@ -127,7 +143,9 @@ function authFromEnv(env: Readonly<Record<string, string | undefined>>): VaultAu
   if (roleId) {
     const mount = (env.VAULT_AUTH_MOUNT?.trim() || "approle").replace(/^\/*(auth\/)?|\/+$/g, "");
     if (!mount.split("/").every((s) => SEGMENT.test(s))) {
-      throw invalidArgument(`VAULT_AUTH_MOUNT must be an auth mount path such as "approle", got "${mount}".`);
+      throw invalidArgument(
+        `VAULT_AUTH_MOUNT must be an auth mount path such as "approle"; received "${mount}".`,
+      );
     }
     return { kind: "approle", roleId, secretId, mount };
   }
@@ -143,7 +161,7 @@ function parseTimeout(value: string | undefined): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
   if (!match) {
     throw invalidArgument(
-      `VAULT_CLIENT_TIMEOUT must be seconds or a duration like "5s" or "500ms", got "${value}".`,
+      `VAULT_CLIENT_TIMEOUT must be seconds or a duration like "5s" or "500ms"; received "${value}".`,
     );
   }
   const amount = Number(match[1]);

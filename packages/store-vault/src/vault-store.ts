@@ -1,3 +1,4 @@
+import { type BackoffOptions, backoffDelay, type Clock } from "@easel/clock";
 import {
   DEFAULT_LOCK_TTL_MS,
   DEFAULT_LOCK_WAIT_MS,
@@ -11,7 +12,7 @@ import {
 } from "@easel/token-store";
 import { AppRoleAuth, StaticTokenAuth, type VaultAuth } from "./auth.js";
 import { CasLock } from "./cas-lock.js";
-import { sleep, VaultKvClient } from "./kv-client.js";
+import { VaultKvClient } from "./kv-client.js";
 import { invalidArgument, normalizeOptions, type VaultStoreOptions } from "./options.js";
 import { VaultTransport } from "./transport.js";
 
@@ -25,6 +26,8 @@ export type RecordUpdater = (
 
 /** Entries under `PATH/.locks/`; record keys are encoded so they can never start with ".". */
 const LOCK_DIR = ".locks";
+/** Between check-and-set attempts that lost a race. */
+const CAS_BACKOFF: BackoffOptions = { baseMs: 8, maxMs: 250 };
 
 /**
  * Token records in HashiCorp Vault KV version 2, one secret per key at `MOUNT/data/PATH/<key>`,
@@ -47,7 +50,7 @@ export class VaultTokenStore implements TokenStore {
   readonly #auth: VaultAuth;
   readonly #lock: CasLock;
   readonly #local: KeyedLock;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #maxCasAttempts: number;
   /** Version this store last saw per key, so a `set` after a `get` needs no extra read. */
   readonly #versions = new Map<string, number>();
@@ -66,11 +69,11 @@ export class VaultTokenStore implements TokenStore {
     this.#auth =
       config.auth.kind === "token"
         ? new StaticTokenAuth(config.auth.token)
-        : new AppRoleAuth(transport, config.auth, config.now);
-    this.#kv = new VaultKvClient(transport, this.#auth, config.target);
-    this.#now = config.now;
-    this.#lock = new CasLock(this.#kv, config.now);
-    this.#local = new KeyedLock(config.now);
+        : new AppRoleAuth(transport, config.auth, () => config.clock.now());
+    this.#kv = new VaultKvClient(transport, this.#auth, config.target, config.clock);
+    this.#clock = config.clock;
+    this.#lock = new CasLock(this.#kv, config.clock);
+    this.#local = new KeyedLock(config.clock);
     this.#maxCasAttempts = config.maxCasAttempts;
   }
 
@@ -100,7 +103,7 @@ export class VaultTokenStore implements TokenStore {
           return;
         }
         version = undefined;
-        await casBackoff(attempt);
+        await this.#casBackoff(attempt);
       }
       throw this.#conflict(key, path);
     });
@@ -120,7 +123,7 @@ export class VaultTokenStore implements TokenStore {
    */
   async update(key: string, updater: RecordUpdater): Promise<TokenRecord | undefined> {
     if (typeof updater !== "function")
-      throw invalidArgument("update(key, updater): updater must be a function.");
+      throw invalidArgument(`update(key, updater): updater must be a function; received ${typeof updater}.`);
     const path = this.#kv.dataPath(this.#segment(key));
     const location = `${this.address}${path}`;
     return this.#serially(key, async () => {
@@ -135,7 +138,7 @@ export class VaultTokenStore implements TokenStore {
           this.#versions.set(key, written.version);
           return valid;
         }
-        await casBackoff(attempt);
+        await this.#casBackoff(attempt);
       }
       throw this.#conflict(key, path);
     });
@@ -160,11 +163,12 @@ export class VaultTokenStore implements TokenStore {
   async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
     const ttlMs = options.ttlMs ?? DEFAULT_LOCK_TTL_MS;
     const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
-    if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) throw invalidArgument(`ttlMs must be > 0 ms, got ${ttlMs}.`);
+    if (!(ttlMs > 0) || !Number.isFinite(ttlMs))
+      throw invalidArgument(`withLock options.ttlMs must be > 0 ms; received ${ttlMs}.`);
     if (!(waitMs >= 0) || !Number.isFinite(waitMs))
-      throw invalidArgument(`waitMs must be >= 0 ms, got ${waitMs}.`);
+      throw invalidArgument(`withLock options.waitMs must be >= 0 ms; received ${waitMs}.`);
     const lockPath = this.#kv.dataPath(`${LOCK_DIR}/${this.#segment(key)}`);
-    const deadline = this.#now() + waitMs;
+    const deadline = this.#clock.now() + waitMs;
     return this.#local.run(
       key,
       async () => {
@@ -195,7 +199,7 @@ export class VaultTokenStore implements TokenStore {
       });
     }
     if (typeof key !== "string" || key === "")
-      throw invalidArgument("A token store key must be a non-empty string.");
+      throw invalidArgument(`A token store key must be a non-empty string; received ${JSON.stringify(key)}.`);
     return encodeKey(key);
   }
 
@@ -208,6 +212,11 @@ export class VaultTokenStore implements TokenStore {
       if (this.#queues.get(key) === tail) this.#queues.delete(key);
     });
     return run;
+  }
+
+  /** Growing, random pauses break the symmetry between writers that keep colliding. */
+  #casBackoff(attempt: number): Promise<void> {
+    return this.#clock.sleep(backoffDelay(attempt, CAS_BACKOFF));
   }
 
   #conflict(key: string, path: string): StoreConflictError {
@@ -230,9 +239,4 @@ export function encodeKey(key: string): string {
     out += /[A-Za-z0-9_-]/.test(char) ? char : `~${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
-}
-
-function casBackoff(attempt: number): Promise<void> {
-  // Random, growing pauses break the symmetry between writers that keep colliding.
-  return sleep(Math.min(250, 4 * 2 ** attempt) * Math.random());
 }

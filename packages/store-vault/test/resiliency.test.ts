@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
+import { freePort, runNode } from "@easel/test-utils";
 import {
   CORRUPT_RECORD,
   STORE_AUTH_FAILED,
@@ -73,7 +73,7 @@ describe("Vault unavailable", () => {
   });
 
   it("connection refused -> STORE_UNAVAILABLE within a second", async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     const store = await withRoot(`vault+http://127.0.0.1:${port}/secret/x`);
     const started = performance.now();
     const error = await failure(store.get("k"));
@@ -363,7 +363,7 @@ describe("check-and-set: never a lost update", () => {
     const script = fileURLToPath(new URL("./fixtures/cas-increment.mjs", import.meta.url));
     const before = vault.casMismatches;
     const outputs = await Promise.all(
-      [1, 2, 3].map(() => runNode(script, [uri, "40"], { VAULT_TOKEN: vault.rootToken })),
+      [1, 2, 3].map(() => runNode(script, [uri, "40"], { env: { VAULT_TOKEN: vault.rootToken } })),
     );
     expect(await store.get("counter")).toEqual(record("120"));
     const calls = outputs.reduce((sum, out) => sum + (JSON.parse(out) as { calls: number }).calls, 0);
@@ -396,18 +396,28 @@ describe("fleet lock entry", () => {
     const otherHolds = new Promise<void>((resolve) => {
       releaseOther = resolve;
     });
+    let slowIn!: () => void;
+    let slowMayLeave!: () => void;
+    let otherIn!: () => void;
+    const slowInside = new Promise<void>((resolve) => (slowIn = resolve));
+    const slowLeaves = new Promise<void>((resolve) => (slowMayLeave = resolve));
+    const otherInside = new Promise<void>((resolve) => (otherIn = resolve));
     const slowRun = slow.withLock(
       "k",
       async () => {
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        slowIn();
+        await slowLeaves; // held past its ttl, until the other store has taken the lock over
       },
       { ttlMs: 100 },
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await slowInside;
     const otherRun = other.withLock("k", async () => {
       otherOwner = vault.readSecret(lockPath)?.data.owner;
+      otherIn();
       await otherHolds;
     });
+    await otherInside;
+    slowMayLeave();
     await slowRun; // its release lost the cas race: the entry moved on
     const entry = vault.readSecret(lockPath)?.data;
     expect(entry?.owner).toBe(otherOwner);
@@ -437,34 +447,6 @@ describe("secrets", () => {
     }
   });
 });
-
-function runNode(script: string, args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once("exit", (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`child exited ${code}: ${stderr}`)),
-    );
-  });
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

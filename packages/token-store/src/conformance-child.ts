@@ -5,6 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { systemClock } from "@easel/clock";
 import type { TokenStore } from "./store.js";
 
 const [storeModule, mode, arg1, arg2] = process.argv.slice(2);
@@ -23,7 +24,7 @@ if (mode === "increment") {
       async () => {
         const acquiredAt = wallClock();
         const current = Number((await store.get("counter"))?.access_token ?? "0");
-        await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 3));
+        await systemClock.sleep(1 + Math.random() * 3); // widens the window a missing lock would show in
         await store.set("counter", { access_token: String(current + 1), token_type: "Bearer" });
         events.push({ pid: process.pid, acquiredAt, releasedAt: wallClock() });
       },

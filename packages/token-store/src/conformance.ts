@@ -9,7 +9,7 @@
  * ```ts
  * import { describe, it } from "vitest";
  * import { tokenStoreConformance } from "@easel/token-store/conformance";
- * tokenStoreConformance({ describe, it }, async () => new MyStore(), {
+ * tokenStoreConformance({ describe, it }, async ({ clock }) => new MyStore({ clock }), {
  *   childStoreModule: new URL("./child-store.mjs", import.meta.url).pathname,
  * });
  * ```
@@ -19,10 +19,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { type Clock, ManualClock, systemClock } from "@easel/clock";
 import { LOCK_TIMEOUT } from "./errors.js";
 import type { TokenRecord } from "./record.js";
-import type { TokenStore } from "./store.js";
+import type { LockOptions, TokenStore } from "./store.js";
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -32,8 +34,20 @@ export interface ConformanceTestApi {
   it(name: string, fn: () => Promise<void>, timeoutMs?: number): void;
 }
 
-/** Gives each test a fresh store over a fresh namespace (prefix, directory, Vault path). */
-export type StoreFactory = () => MaybePromise<TokenStore>;
+/** What the suite hands a store factory. */
+export interface StoreFactoryContext {
+  /**
+   * The clock the store must wait and expire on (pass it as the store's `clock` option): the
+   * suite drives lock waits with a `ManualClock` instead of sleeping.
+   */
+  clock: Clock;
+}
+
+/**
+ * Gives each test a fresh store over a fresh namespace (prefix, directory, Vault path), built on
+ * `context.clock`.
+ */
+export type StoreFactory = (context: StoreFactoryContext) => MaybePromise<TokenStore>;
 
 export interface ConformanceOptions {
   /**
@@ -78,8 +92,12 @@ export function tokenStoreConformance(
   });
 }
 
-async function withStore(makeStore: StoreFactory, fn: (store: TokenStore) => Promise<void>): Promise<void> {
-  const store = await makeStore();
+async function withStore(
+  makeStore: StoreFactory,
+  fn: (store: TokenStore) => Promise<void>,
+  clock: Clock = systemClock,
+): Promise<void> {
+  const store = await makeStore({ clock });
   try {
     await fn(store);
   } finally {
@@ -208,7 +226,8 @@ export function lockTests(api: ConformanceTestApi, makeStore: StoreFactory): voi
               inside++;
               maxInside = Math.max(maxInside, inside);
               const seen = counter;
-              await sleep(5);
+              // Give every other caller a turn of the event loop while we are inside.
+              await nextTurn();
               counter = seen + 1;
               inside--;
             }),
@@ -244,36 +263,44 @@ export function lockTests(api: ConformanceTestApi, makeStore: StoreFactory): voi
       }),
     );
 
-    api.it("fails with LOCK_TIMEOUT when the holder keeps it longer than waitMs", () =>
-      withStore(makeStore, async (store) => {
-        let release!: () => void;
-        const held = store.withLock("k", () => new Promise<void>((resolve) => (release = resolve)), {
-          ttlMs: 30_000,
-        });
-        await sleep(50);
-        const started = Date.now();
-        await assert.rejects(
-          store.withLock("k", async () => undefined, { waitMs: 300 }),
-          (error: { code?: string }) => error.code === LOCK_TIMEOUT,
-        );
-        assert.ok(Date.now() - started < 5_000, "LOCK_TIMEOUT came far later than waitMs");
-        release();
-        await held;
-      }),
-    );
+    api.it("fails with LOCK_TIMEOUT when the holder keeps it longer than waitMs", () => {
+      const clock = new ManualClock(Date.now());
+      return withStore(
+        makeStore,
+        async (store) => {
+          const holder = holdLock(store, "k", { ttlMs: 30_000 });
+          await holder.entered;
+          const started = clock.now();
+          let gaveUpAt: number | undefined;
+          const waiter = store
+            .withLock("k", async () => undefined, { waitMs: 300 })
+            .finally(() => {
+              gaveUpAt = clock.now();
+            });
+          waiter.catch(() => undefined);
+          await clock.untilSleeping();
+          await clock.advance(299);
+          assert.equal(gaveUpAt, undefined, "gave up before waitMs had passed");
+          await clock.advance(1);
+          await assert.rejects(waiter, (error: { code?: string }) => error.code === LOCK_TIMEOUT);
+          assert.equal(gaveUpAt, started + 300, "LOCK_TIMEOUT came later than waitMs");
+          holder.release();
+          await holder.done;
+        },
+        clock,
+      );
+    });
 
     api.it("a holder that overstays ttlMs is presumed dead and its lock taken over", () =>
       withStore(makeStore, async (store) => {
-        let release!: () => void;
-        const stuck = store.withLock("k", () => new Promise<void>((resolve) => (release = resolve)), {
-          ttlMs: 300,
-        });
-        await sleep(20);
+        // Real time: a backend may expire the lock itself (Redis PX), out of the suite's reach.
+        const stuck = holdLock(store, "k", { ttlMs: 300 });
+        await stuck.entered;
         const started = Date.now();
         assert.equal(await store.withLock("k", async () => "taken", { waitMs: 10_000 }), "taken");
         assert.ok(Date.now() - started >= 150, "took the lock before the holder's ttl ran out");
-        release();
-        await stuck;
+        stuck.release();
+        await stuck.done;
       }),
     );
   });
@@ -283,7 +310,7 @@ export function lockTests(api: ConformanceTestApi, makeStore: StoreFactory): voi
 export function lifecycleTests(api: ConformanceTestApi, makeStore: StoreFactory): void {
   api.describe("lifecycle", () => {
     api.it(".close() is idempotent", async () => {
-      const store = await makeStore();
+      const store = await makeStore({ clock: systemClock });
       await store.close();
       await store.close();
     });
@@ -402,6 +429,28 @@ function runChild(storeModule: string, namespace: string, args: string[]): Runni
   return { child, ready, done };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+interface HeldLock {
+  /** Resolves once the holder is inside its critical section: the cue for the next step. */
+  entered: Promise<void>;
+  /** Lets the holder leave. */
+  release: () => void;
+  /** Settles when the holder's `withLock` does. */
+  done: Promise<void>;
+}
+
+/** Takes the lock on `key` and keeps it until `release()`. */
+function holdLock(store: TokenStore, key: string, options: LockOptions): HeldLock {
+  let entered!: () => void;
+  let release!: () => void;
+  const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
+  const done = store.withLock(
+    key,
+    () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+        entered();
+      }),
+    options,
+  );
+  return { entered: enteredPromise, release: () => release(), done };
 }

@@ -86,3 +86,23 @@ export class StoreConflictError extends TokenStoreError {
     super(STORE_CONFLICT, message, options);
   }
 }
+
+/** The `code` of every bad-argument error, as Node's own (`ERR_INVALID_ARG_VALUE`). */
+export const ERR_INVALID_ARG_VALUE = "ERR_INVALID_ARG_VALUE";
+
+/**
+ * A bad argument, Node style: a `TypeError` with `code: "ERR_INVALID_ARG_VALUE"` whose message
+ * names the option and the value received (masked when the value may hold a secret). Thrown
+ * once, where options are normalised, by every store.
+ *
+ * @example
+ * throw new InvalidArgumentError(`withLock options.ttlMs must be a positive number; received ${ttlMs}.`);
+ */
+export class InvalidArgumentError extends TypeError {
+  readonly code = ERR_INVALID_ARG_VALUE;
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = this.constructor.name;
+  }
+}

@@ -1,3 +1,4 @@
+import type { Clock } from "@easel/clock";
 import type { TokenStore } from "./store.js";
 
 /** What every `store-*` package's `createTokenStore(uri, options)` accepts. */
@@ -12,6 +13,12 @@ export interface StoreFactoryOptions {
    * @default process.env
    */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Where the store reads the time and waits: lock ttls, lock waits and retry backoff. Tests pass
+   * a `ManualClock`; every process sharing locks must use clocks that agree (NTP).
+   * @default systemClock
+   */
+  clock?: Clock;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "@easel/clock";
 import { KeyedLock } from "./key-lock.js";
 import type { TokenRecord } from "./record.js";
 import type { LockOptions, TokenStore } from "./store.js";
@@ -9,7 +10,12 @@ import { parseTokenRecord } from "./validate.js";
  */
 export class MemoryStore implements TokenStore {
   readonly #records = new Map<string, string>();
-  readonly #lock = new KeyedLock();
+  readonly #lock: KeyedLock;
+
+  /** @param options.clock where lock ttls and waits run (a `ManualClock` in tests). */
+  constructor(options: { clock?: Clock } = {}) {
+    this.#lock = new KeyedLock(options.clock ?? systemClock);
+  }
 
   async get(key: string): Promise<TokenRecord | undefined> {
     const json = this.#records.get(key);

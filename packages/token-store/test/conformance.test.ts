@@ -3,4 +3,4 @@ import { tokenStoreConformance } from "../src/conformance.js";
 import { MemoryStore } from "../src/index.js";
 
 // MemoryStore lives in one process, so the cross-process group does not apply to it.
-tokenStoreConformance({ describe, it }, () => new MemoryStore());
+tokenStoreConformance({ describe, it }, ({ clock }) => new MemoryStore({ clock }));

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { pythonUnavailable } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
 import { pythonJsonDumps } from "../src/index.js";
 
@@ -10,9 +11,7 @@ const samples: unknown[] = [
   [0, -7, 42, 1795000000, 2 ** 53 - 1, 1e21],
 ];
 
-const python = spawnSync("python3", ["-c", "print(1)"], { encoding: "utf8" });
-const hasPython = python.status === 0;
-if (!hasPython) console.warn("skipping the comparison with Python's json.dumps: python3 is absent");
+const hasPython = pythonUnavailable() === undefined;
 
 describe("pythonJsonDumps", () => {
   it("writes what Python's json.dumps writes for literal cases", () => {
