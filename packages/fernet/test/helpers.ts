@@ -1,8 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-/** The shared vectors live beside the repository: ../shared/vectors from the repo root. */
-export const VECTORS = new URL("../../../../shared/vectors/", import.meta.url);
+/**
+ * Test fixtures: fernet/ holds the Fernet specification's vectors, token-cache/ caches written by Python's
+ * `cryptography` (regenerate with tooling/scripts/regen-python-fixtures.py).
+ */
+export const VECTORS = new URL("./fixtures/", import.meta.url);
 
 export function readVector<T>(relative: string): T {
   return JSON.parse(readFileSync(new URL(relative, VECTORS), "utf8")) as T;

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
 
-/** The shared vectors live beside the repository: ../shared/vectors from the repo root. */
-export const VECTORS = new URL("../../../../shared/vectors/", import.meta.url);
+/** Python-written caches (token-cache/) are @easel/fernet's test fixtures: one copy in the repository. */
+export const VECTORS = new URL("../../fernet/test/fixtures/", import.meta.url);
 export const WORKER = fileURLToPath(new URL("./fixtures/worker.mjs", import.meta.url));
 
 const made: string[] = [];
