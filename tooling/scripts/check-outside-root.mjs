@@ -18,11 +18,12 @@ const root = resolve(process.argv[2] ?? fileURLToPath(new URL("../..", import.me
 const SKIP = new Set(["pnpm-lock.yaml"]);
 
 /** Top-level directories a path may name: the operating system's, never a checkout's neighbours. */
-const SYSTEM_DIRS = new Set(
-  "bin boot dev etc home lib lib32 lib64 libx32 media mnt nix opt proc root run sbin srv sys tmp usr var".split(
+const SYSTEM_DIRS = new Set([
+  ..."bin boot dev etc home lib lib32 lib64 libx32 media mnt nix opt proc root run sbin srv sys tmp usr var".split(
     " ",
   ),
-);
+  ..."Applications Library System Users Volumes cores private".split(" "), // macOS
+]);
 
 // A relative path: one or more `..` segments at the start of a token (or right after `)/` or `}/`,
 // as in `$(dirname "$0")/..`, which is the file's own directory in a script).
