@@ -16,8 +16,9 @@ case "${1:-}" in
     ;;
   test)
     shift
-    node tooling/scripts/check-manifests.mjs
     status=0
+    node tooling/scripts/check-manifests.mjs || status=$?
+    node tooling/scripts/check-outside-root.mjs || status=$?
     "${pnpm_cmd[@]}" exec turbo run build typecheck lint --concurrency=2 --continue "$@" || status=$?
     # One test suite at a time: each already runs its files in parallel, and the integration tests
     # (child processes, kill -9 timing, servers) stay honest on a 2-core machine.

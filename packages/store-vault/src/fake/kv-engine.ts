@@ -1,7 +1,7 @@
 import { goDuration, isPlainObject, parseDurationSeconds, parseGoBool, rfc3339Nano } from "./format.js";
 import { envelope, errors, noContent, notFound, type Reply } from "./reply.js";
 
-// Error texts copied from hashicorp/vault-plugin-secrets-kv (see /work/shared/vault-api.md §1-5).
+// Error texts copied from hashicorp/vault-plugin-secrets-kv (see docs/vault-api.md §1-5).
 export const CAS_MISMATCH = "check-and-set parameter did not match the current version";
 export const CAS_REQUIRED = "check-and-set parameter required for this call";
 const CAS_UNPARSABLE = "error parsing check-and-set parameter";
