@@ -28,21 +28,21 @@ import {
   type CanvasPage,
   type FetchedPage,
   type PaginateOptions,
-  type RawResponse,
   readPage,
   validPrefetch,
   walkPages,
 } from "./pagination.js";
 import {
-  type Answer,
   type AttemptState,
   classifyTransportError,
   type Decision,
   decide,
   type HeaderValues,
   headerNumber,
+  isThrottled,
   type Outcome,
   type PolicyContext,
+  type RawResponse,
   requestIdOf,
 } from "./response-policy.js";
 
@@ -88,6 +88,12 @@ export interface CanvasClientStats {
    * since, less the up-front cost of the requests in flight (pacing on only).
    */
   rateLimitRemaining: number | undefined;
+}
+
+interface LogContext {
+  method: HttpMethod;
+  /** Path template (`/api/v1/courses/:id/...`): no ids, no query. */
+  path: string;
 }
 
 interface ExecuteOptions {
@@ -299,7 +305,6 @@ export class CanvasClient {
   private async execute(method: HttpMethod, url: URL, options: ExecuteOptions): Promise<RawResponse> {
     const { signal, idempotent } = options;
     const { clock } = this.options;
-    const logPath = pathTemplate(url.pathname);
     const path = redactedPath(url.pathname);
     const policy: Omit<PolicyContext, "now"> = {
       method,
@@ -310,14 +315,14 @@ export class CanvasClient {
       timeoutMs: this.options.timeoutMs,
       random: Math.random,
     };
+    const log: LogContext = { method, path: pathTemplate(url.pathname) };
     let state: AttemptState = { attempt: 0, transient: 0, throttles: 0, refreshed: false };
     let freshToken: string | undefined;
 
     for (;;) {
       state = { ...state, attempt: state.attempt + 1 };
-      const { attempt } = state;
       if (this.closed)
-        throw new CanvasNetworkError("Canvas client closed", { method, path, attempts: attempt - 1 });
+        throw new CanvasNetworkError("Canvas client closed", { method, path, attempts: state.attempt - 1 });
       await this.pacer.acquire(signal);
       let token: string;
       try {
@@ -330,107 +335,24 @@ export class CanvasClient {
       const started = performance.now();
       const outcome = await this.attempt(method, url, options, token);
       const durationMs = Math.round(performance.now() - started);
-      if (outcome.kind === "no-answer") {
-        if (outcome.failure === "timeout") this.counters.timeouts++;
-        else this.counters.networkErrors++;
-      }
-      let decision: Decision | undefined;
-      try {
-        decision = decide({ ...policy, now: clock.now() }, state, outcome);
-      } finally {
-        // An answer holds its pacer slot until the pacer has learnt from it (below).
-        if (outcome.kind === "answer") this.feedPacer(outcome, decision);
-      }
-
-      if (outcome.kind === "answer") {
-        const { status, headers } = outcome;
-        const remaining = headerNumber(headers, "x-rate-limit-remaining");
-        const cost = headerNumber(headers, "x-request-cost");
-        this.logger.debug(
-          {
-            method,
-            path: logPath,
-            status,
-            durationMs,
-            cost,
-            remaining,
-            attempt,
-            requestId: requestIdOf(headers),
-          },
-          "Canvas request",
-        );
-        if (decision.action === "throttle-wait") {
-          state = { ...state, throttles: state.throttles + 1 };
-          this.logger.warn(
-            {
-              method,
-              path: logPath,
-              status,
-              attempt,
-              remaining,
-              throttles: state.throttles,
-              delayMs: decision.delayMs,
-            },
-            "Canvas throttled the request (rate limit); backing off",
-          );
-        }
-      }
+      const decision = this.decideAndFeedPacer({ ...policy, now: clock.now() }, state, outcome);
+      this.report(log, state, outcome, decision, durationMs);
 
       switch (decision.action) {
         case "accept":
-          if (outcome.kind !== "answer") throw new Error("unreachable: accepted without an answer");
-          return { status: outcome.status, headers: outcome.headers, data: decision.data };
+          return decision.response;
         case "fail":
           throw decision.error;
         case "retry":
           state = { ...state, transient: state.transient + 1 };
-          this.counters.retries++;
-          if (outcome.kind === "no-answer") {
-            this.logger.warn(
-              {
-                method,
-                path: logPath,
-                attempt,
-                durationMs,
-                reason: decision.reason,
-                delayMs: decision.delayMs,
-              },
-              "Canvas request failed without an answer; retrying",
-            );
-          } else if (decision.reason === "malformed JSON") {
-            this.logger.warn(
-              {
-                method,
-                path: logPath,
-                status: outcome.status,
-                attempt,
-                reason: decision.reason,
-                delayMs: decision.delayMs,
-              },
-              "Canvas answer is not valid JSON; retrying",
-            );
-          } else {
-            this.logger.warn(
-              { method, path: logPath, status: outcome.status, attempt, delayMs: decision.delayMs },
-              "Canvas server error; retrying",
-            );
-          }
           await clock.sleep(decision.delayMs, signal);
           break;
         case "throttle-wait":
+          state = { ...state, throttles: state.throttles + 1 };
           await clock.sleep(decision.delayMs, signal);
           break;
         case "refresh-then-retry": {
           state = { ...state, refreshed: true };
-          this.logger.info(
-            {
-              method,
-              path: logPath,
-              status: outcome.kind === "answer" ? outcome.status : undefined,
-              attempt,
-            },
-            "Canvas rejected the access token; asking the token provider for a fresh one",
-          );
           const next = await raceAbort(this.refreshFor(token), signal);
           if (next === token) throw decision.sameTokenError;
           freshToken = next;
@@ -440,19 +362,80 @@ export class CanvasClient {
     }
   }
 
-  /** Rate-limit feedback of one answer, then its pacer slot back. */
-  private feedPacer(answer: Answer, decision: Decision | undefined): void {
-    try {
-      const throttle = decision && "throttle" in decision ? decision.throttle : undefined;
-      if (throttle) {
-        this.counters.throttled++;
-        this.pacer.throttled(throttle.pacerDelayMs);
-      } else if (decision) {
-        this.pacer.observe(
-          headerNumber(answer.headers, "x-rate-limit-remaining"),
-          headerNumber(answer.headers, "x-request-cost"),
+  /** Counters and log lines of one attempt (never a token, never a body). */
+  private report(
+    log: LogContext,
+    state: AttemptState,
+    outcome: Outcome,
+    decision: Decision,
+    durationMs: number,
+  ): void {
+    const { attempt } = state;
+    if (outcome.kind === "no-answer") {
+      if (outcome.failure === "timeout") this.counters.timeouts++;
+      else this.counters.networkErrors++;
+      if (decision.action === "retry") {
+        this.counters.retries++;
+        this.logger.warn(
+          { ...log, attempt, durationMs, reason: decision.reason, delayMs: decision.delayMs },
+          "Canvas request failed without an answer; retrying",
         );
       }
+      return;
+    }
+    const { status, headers } = outcome;
+    const remaining = headerNumber(headers, "x-rate-limit-remaining");
+    const cost = headerNumber(headers, "x-request-cost");
+    const requestId = requestIdOf(headers);
+    this.logger.debug({ ...log, status, durationMs, cost, remaining, attempt, requestId }, "Canvas request");
+    switch (decision.action) {
+      case "retry": {
+        this.counters.retries++;
+        const { delayMs, reason } = decision;
+        if (reason === "malformed JSON") {
+          this.logger.warn(
+            { ...log, status, attempt, reason, delayMs },
+            "Canvas answer is not valid JSON; retrying",
+          );
+        } else {
+          this.logger.warn({ ...log, status, attempt, delayMs }, "Canvas server error; retrying");
+        }
+        break;
+      }
+      case "throttle-wait":
+        this.logger.warn(
+          { ...log, status, attempt, remaining, throttles: state.throttles + 1, delayMs: decision.delayMs },
+          "Canvas throttled the request (rate limit); backing off",
+        );
+        break;
+      case "refresh-then-retry":
+        this.logger.info(
+          { ...log, status, attempt },
+          "Canvas rejected the access token; asking the token provider for a fresh one",
+        );
+        break;
+    }
+  }
+
+  /**
+   * The policy's decision; an answer also gives the pacer its rate-limit feedback and the slot
+   * back. A healthy answer does so before its body is parsed, so other requests can start sooner.
+   */
+  private decideAndFeedPacer(context: PolicyContext, state: AttemptState, outcome: Outcome): Decision {
+    if (outcome.kind === "no-answer") return decide(context, state, outcome);
+    if (!isThrottled(outcome.status, outcome.text)) {
+      this.pacer.observe(
+        headerNumber(outcome.headers, "x-rate-limit-remaining"),
+        headerNumber(outcome.headers, "x-request-cost"),
+      );
+      this.pacer.release();
+      return decide(context, state, outcome);
+    }
+    this.counters.throttled++;
+    try {
+      const decision = decide(context, state, outcome);
+      this.pacer.throttled("throttle" in decision ? (decision.throttle?.pacerDelayMs ?? 0) : 0);
+      return decision;
     } finally {
       this.pacer.release();
     }

@@ -1,7 +1,7 @@
 import { type CanvasErrorDetails, CanvasResponseError } from "./errors.js";
 import { type PageLinks, parseLinkHeader } from "./link.js";
 import { redactedPath } from "./logger.js";
-import { type HeaderValues, header, requestIdOf } from "./response-policy.js";
+import { header, type RawResponse, requestIdOf } from "./response-policy.js";
 
 export interface PaginateOptions {
   signal?: AbortSignal;
@@ -33,13 +33,6 @@ export interface FetchedPage<T> {
   next?: URL;
   /** The rows are good; the problem is where (or whether) the list continues. */
   nextError?: CanvasResponseError;
-}
-
-/** The answer to one page request, as the request loop returns it. */
-export interface RawResponse {
-  status: number;
-  headers: HeaderValues;
-  data: unknown;
 }
 
 export function validPrefetch(prefetch: number): number {

@@ -75,13 +75,20 @@ export interface NoAnswer {
 
 export type Outcome = Answer | NoAnswer;
 
+/** An accepted answer, body parsed (undefined when empty). */
+export interface RawResponse {
+  status: number;
+  headers: HeaderValues;
+  data: unknown;
+}
+
 /** For a throttled answer: the extra pause every request start takes (pacing on). */
 export interface ThrottleFeedback {
   readonly pacerDelayMs: number;
 }
 
 export type Decision =
-  | { readonly action: "accept"; readonly data: unknown }
+  | { readonly action: "accept"; readonly response: RawResponse }
   | {
       /** Counts against `retries`. */
       readonly action: "retry";
@@ -264,9 +271,9 @@ function decideAnswer(ctx: PolicyContext, state: AttemptState, answer: Answer): 
 
   if (status >= 200 && status < 300) {
     if (text.length === 0 || status === 204 || method === "HEAD")
-      return { action: "accept", data: undefined };
+      return { action: "accept", response: { status, headers, data: undefined } };
     try {
-      return { action: "accept", data: parseJson(text) };
+      return { action: "accept", response: { status, headers, data: parseJson(text) } };
     } catch (cause) {
       // Usually a body cut short (connection dropped mid-body without a length check).
       if (idempotent && state.transient < budget.retries) {

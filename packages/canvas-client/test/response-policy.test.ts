@@ -71,7 +71,7 @@ type Expected =
 function summary(decision: Decision): Record<string, unknown> {
   switch (decision.action) {
     case "accept":
-      return { action: "accept", data: decision.data };
+      return { action: "accept", data: decision.response.data };
     case "retry":
       return { action: "retry", delayMs: decision.delayMs, reason: decision.reason };
     case "throttle-wait":
