@@ -1,5 +1,7 @@
 import type { TokenProvider } from "@easel/auth";
+import { raceAbort } from "@easel/clock";
 import { Pool } from "undici";
+import { attemptSignal } from "./attempt-signal.js";
 import { encodeParams, type Params } from "./encode.js";
 import {
   AccountsApi,
@@ -13,21 +15,7 @@ import {
   TokensApi,
   UsersApi,
 } from "./endpoints.js";
-import {
-  CANVAS_API_ERROR,
-  CanvasApiError,
-  CanvasBadRequestError,
-  type CanvasErrorDetails,
-  CanvasForbiddenError,
-  CanvasNetworkError,
-  CanvasNotFoundError,
-  CanvasRateLimitError,
-  CanvasResponseError,
-  CanvasServerError,
-  CanvasTimeoutError,
-  CanvasUnauthorizedError,
-} from "./errors.js";
-import { type PageLinks, parseLinkHeader } from "./link.js";
+import { CanvasNetworkError } from "./errors.js";
 import { type CanvasLogger, pathTemplate, redactedPath } from "./logger.js";
 import {
   type CanvasClientOptions,
@@ -36,7 +24,29 @@ import {
   normalizeOptions,
 } from "./options.js";
 import { Pacer } from "./pacer.js";
-import { attemptSignal, backoffDelay, parseRetryAfter, raceAbort, sleep } from "./retry.js";
+import {
+  type CanvasPage,
+  type FetchedPage,
+  type PaginateOptions,
+  readPage,
+  validPrefetch,
+  walkPages,
+} from "./pagination.js";
+import {
+  type AttemptState,
+  classifyTransportError,
+  type Decision,
+  decide,
+  type HeaderValues,
+  headerNumber,
+  isThrottled,
+  type Outcome,
+  type PolicyContext,
+  type RawResponse,
+  requestIdOf,
+} from "./response-policy.js";
+
+export type { CanvasPage, PaginateOptions } from "./pagination.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -53,25 +63,6 @@ export interface RequestOptions {
    * @default true for GET, HEAD, PUT and DELETE; false for POST and PATCH
    */
   idempotent?: boolean;
-}
-
-export interface PaginateOptions {
-  signal?: AbortSignal;
-  /**
-   * Pages fetched ahead while the caller consumes the current one (0 = fetch on demand). Memory
-   * holds at most `prefetch + 1` pages.
-   * @default 1
-   */
-  prefetch?: number;
-}
-
-/** One page of a list, as `pages()` yields it. */
-export interface CanvasPage<T> {
-  items: T[];
-  /** 0 for the first page. */
-  index: number;
-  /** The page's `Link` header (absolute URLs from Canvas). */
-  links: PageLinks;
 }
 
 /** Counters since the client was created; `inFlight`/`concurrencyLimit` are current values. */
@@ -99,10 +90,10 @@ export interface CanvasClientStats {
   rateLimitRemaining: number | undefined;
 }
 
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  data: unknown;
+interface LogContext {
+  method: HttpMethod;
+  /** Path template (`/api/v1/courses/:id/...`): no ids, no query. */
+  path: string;
 }
 
 interface ExecuteOptions {
@@ -113,71 +104,6 @@ interface ExecuteOptions {
 }
 
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
-// Errors raised before the request could reach Canvas: replaying them is always safe.
-const NEVER_SENT_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-]);
-const CLOSED_CODES = new Set(["UND_ERR_CLOSED", "UND_ERR_DESTROYED"]);
-const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
-
-function header(headers: RawResponse["headers"], name: string): string | undefined {
-  // undici lower-cases header names; repeated headers arrive as arrays.
-  const value = headers[name];
-  if (Array.isArray(value)) return value.join(",");
-  return value;
-}
-
-function headerNumber(headers: RawResponse["headers"], name: string): number | undefined {
-  const value = header(headers, name);
-  if (value === undefined) return undefined;
-  const n = Number.parseFloat(value);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/** Messages from Canvas's error shapes; never the raw body. */
-function canvasMessagesOf(data: unknown): string[] {
-  const out: string[] = [];
-  const add = (value: unknown) => {
-    if (typeof value === "string" && value.length > 0 && out.length < 10) out.push(value.slice(0, 500));
-  };
-  const fromErrors = (errors: unknown) => {
-    if (typeof errors === "string") add(errors);
-    else if (Array.isArray(errors)) {
-      for (const e of errors)
-        typeof e === "string" ? add(e) : add((e as { message?: unknown } | null)?.message);
-    } else if (typeof errors === "object" && errors !== null) {
-      for (const value of Object.values(errors)) {
-        if (Array.isArray(value)) fromErrors(value);
-        else if (typeof value === "object" && value !== null) add((value as { message?: unknown }).message);
-        else add(value);
-      }
-    }
-  };
-  if (Array.isArray(data)) fromErrors(data);
-  else if (typeof data === "object" && data !== null) {
-    const body = data as { errors?: unknown; message?: unknown; error?: unknown };
-    fromErrors(body.errors);
-    add(body.message);
-    add(body.error);
-  }
-  return out;
-}
-
-function parseJson(text: string): unknown {
-  // Canvas prefixes JSON with `while(1);` for session-authenticated GETs (JSON hijacking guard).
-  const body = text.startsWith("while(1);") ? text.slice(9) : text;
-  return JSON.parse(body);
-}
 
 /**
  * A Canvas REST client on one undici keep-alive pool: Link pagination that streams, pacing on
@@ -229,7 +155,7 @@ export class CanvasClient {
     this.auth = this.options.auth;
     this.logger = this.options.logger;
     this.basePath = this.options.baseUrl.pathname.replace(/\/+$/, "");
-    this.pacer = new Pacer(this.options.maxConcurrency, this.options.pacing);
+    this.pacer = new Pacer(this.options.maxConcurrency, this.options.pacing, this.options.clock);
     // A Pool is bound to one origin: a request elsewhere (with our token) is impossible by construction.
     this.pool = new Pool(this.options.baseUrl.origin, {
       connections: this.options.maxConcurrency,
@@ -290,98 +216,18 @@ export class CanvasClient {
     query?: Params,
     options: PaginateOptions = {},
   ): AsyncGenerator<CanvasPage<T>> {
-    const prefetch = options.prefetch ?? 1;
-    if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 16) {
-      const error = new TypeError(
-        `paginate option "prefetch" must be an integer from 0 to 16; received ${prefetch}`,
-      );
-      (error as TypeError & { code: string }).code = "ERR_INVALID_ARG_VALUE";
-      throw error;
-    }
+    const prefetch = validPrefetch(options.prefetch ?? 1);
     const requested = Number(query?.per_page ?? this.options.perPage);
     const perPage = Math.max(
       1,
       Math.min(MAX_PER_PAGE, Number.isFinite(requested) ? requested : MAX_PER_PAGE),
     );
     const first = this.resolve(path, { ...query, per_page: perPage });
-
-    const controller = new AbortController();
-    const onCallerAbort = () => controller.abort(options.signal?.reason);
-    if (options.signal?.aborted) throw options.signal.reason;
-    options.signal?.addEventListener("abort", onCallerAbort, { once: true });
-
-    const buffer: Array<CanvasPage<T>> = [];
-    let finished = false;
-    let failure: { error: unknown } | undefined;
-    let consumerWaiting = false;
-    let wakeConsumer: (() => void) | undefined;
-    let wakeProducer: (() => void) | undefined;
-    const notifyConsumer = () => {
-      // Cleared here, not when the consumer resumes: the producer must not read a stale "waiting".
-      consumerWaiting = false;
-      const wake = wakeConsumer;
-      wakeConsumer = undefined;
-      wake?.();
-    };
-    const notifyProducer = () => {
-      const wake = wakeProducer;
-      wakeProducer = undefined;
-      wake?.();
-    };
-
-    const produce = async () => {
-      let url: URL | undefined = first;
-      let index = 0;
-      while (url) {
-        while (buffer.length >= prefetch && !consumerWaiting) {
-          await new Promise<void>((resolve) => {
-            wakeProducer = resolve;
-          });
-          if (controller.signal.aborted) return;
-        }
-        const fetched: { page: CanvasPage<T>; next?: URL; nextError?: CanvasResponseError } =
-          await this.fetchPage<T>(url, index++, controller.signal);
-        const { page, next, nextError } = fetched;
-        buffer.push(page);
-        notifyConsumer();
-        // The rows of this page are good; the problem is where (or whether) the list continues.
-        if (nextError) throw nextError;
-        url = next;
-      }
-    };
-    produce().then(
-      () => {
-        finished = true;
-        notifyConsumer();
-      },
-      (error: unknown) => {
-        failure = { error };
-        notifyConsumer();
-      },
-    );
-
-    try {
-      for (;;) {
-        const page = buffer.shift();
-        if (page) {
-          notifyProducer();
-          yield page;
-          continue;
-        }
-        if (failure) throw failure.error;
-        if (finished) return;
-        consumerWaiting = true;
-        notifyProducer();
-        await new Promise<void>((resolve) => {
-          wakeConsumer = resolve;
-        });
-      }
-    } finally {
-      // Early `break` or an error: cancel the request in flight, release the producer.
-      controller.abort(new DOMException("pagination stopped", "AbortError"));
-      notifyProducer();
-      options.signal?.removeEventListener("abort", onCallerAbort);
-    }
+    yield* walkPages<T>(first, (url, index, signal) => this.fetchPage<T>(url, index, signal), {
+      prefetch,
+      signal: options.signal,
+      onPrefetchPause: options.onPrefetchPause,
+    });
   }
 
   /**
@@ -440,72 +286,9 @@ export class CanvasClient {
     return url;
   }
 
-  private async fetchPage<T>(
-    url: URL,
-    index: number,
-    signal: AbortSignal,
-  ): Promise<{ page: CanvasPage<T>; next?: URL; nextError?: CanvasResponseError }> {
+  private async fetchPage<T>(url: URL, index: number, signal: AbortSignal): Promise<FetchedPage<T>> {
     const response = await this.execute("GET", url, { signal, idempotent: true });
-    const details: CanvasErrorDetails = {
-      status: response.status,
-      method: "GET",
-      path: redactedPath(url.pathname),
-      requestId: header(response.headers, "x-request-context-id") ?? header(response.headers, "x-request-id"),
-    };
-    if (!Array.isArray(response.data)) {
-      throw new CanvasResponseError(
-        `Canvas GET ${details.path} returned a page that is not a JSON array`,
-        details,
-      );
-    }
-    const linkHeader = header(response.headers, "link");
-    const links = parseLinkHeader(linkHeader);
-    const page: CanvasPage<T> = { items: response.data as T[], index, links };
-    if (links.next) {
-      let next: URL;
-      try {
-        next = new URL(links.next);
-      } catch (cause) {
-        const nextError = new CanvasResponseError(`Canvas GET ${details.path} sent an unparsable next link`, {
-          ...details,
-          cause,
-        });
-        return { page, nextError };
-      }
-      // Never send the token to a host the caller did not configure.
-      if (next.origin !== this.options.baseUrl.origin) {
-        const nextError = new CanvasResponseError(
-          `Canvas GET ${details.path} sent a next link to another origin (${next.origin}); refusing to follow it`,
-          details,
-        );
-        return { page, nextError };
-      }
-      // We authenticate with the header; a token in a URL would end up in logs and proxies.
-      next.searchParams.delete("access_token");
-      if (next.href === url.href) {
-        return {
-          page,
-          nextError: new CanvasResponseError(
-            `Canvas GET ${details.path} sent a next link to the same page`,
-            details,
-          ),
-        };
-      }
-      return { page, next };
-    }
-    if (linkHeader === undefined) {
-      // A full page with no Link header at all may be a list cut short by a proxy or a bug:
-      // fail loudly rather than silently return the first page only.
-      const perPage = Number(url.searchParams.get("per_page"));
-      if (perPage > 0 && response.data.length >= perPage) {
-        const nextError = new CanvasResponseError(
-          `Canvas GET ${details.path} returned a full page (${response.data.length} items) without a Link header; the list may continue`,
-          details,
-        );
-        return { page, nextError };
-      }
-    }
-    return { page };
+    return readPage<T>(url, index, response, this.options.baseUrl.origin);
   }
 
   private refreshFor(rejected: string): Promise<string> {
@@ -518,256 +301,188 @@ export class CanvasClient {
     return promise;
   }
 
-  /** The request loop: pacing, auth, retries, classification. */
+  /** The request loop: pacing, auth, one attempt, then whatever the response policy decides. */
   private async execute(method: HttpMethod, url: URL, options: ExecuteOptions): Promise<RawResponse> {
     const { signal, idempotent } = options;
-    const { retries, minDelayMs, maxDelayMs, rateLimitRetries } = this.options.retry;
-    const logPath = pathTemplate(url.pathname);
-    const base: CanvasErrorDetails = { method, path: redactedPath(url.pathname) };
-    const requestPath = url.pathname + url.search;
-    let attempt = 0;
-    let transient = 0;
-    let throttles = 0;
-    let refreshed = false;
+    const { clock } = this.options;
+    const path = redactedPath(url.pathname);
+    const policy: Omit<PolicyContext, "now"> = {
+      method,
+      path,
+      idempotent,
+      budget: this.options.retry,
+      pacing: this.options.pacing.enabled,
+      timeoutMs: this.options.timeoutMs,
+      random: Math.random,
+    };
+    const log: LogContext = { method, path: pathTemplate(url.pathname) };
+    let state: AttemptState = { attempt: 0, transient: 0, throttles: 0, refreshed: false };
     let freshToken: string | undefined;
 
     for (;;) {
-      attempt++;
+      state = { ...state, attempt: state.attempt + 1 };
       if (this.closed)
-        throw new CanvasNetworkError("Canvas client closed", { ...base, attempts: attempt - 1 });
+        throw new CanvasNetworkError("Canvas client closed", { method, path, attempts: state.attempt - 1 });
       await this.pacer.acquire(signal);
-      let released = false;
-      const release = () => {
-        if (!released) {
-          released = true;
-          this.pacer.release();
-        }
-      };
-
       let token: string;
-      let status: number;
-      let headers: RawResponse["headers"];
-      let text: string;
       try {
         token = freshToken ?? (await this.auth.getAccessToken(signal ? { signal } : undefined));
       } catch (error) {
         // e.g. ReauthorizationRequiredError from the provider: not ours to retry.
-        release();
+        this.pacer.release();
         throw error;
       }
-      const timeout = attemptSignal(signal, this.options.timeoutMs);
       const started = performance.now();
-      try {
-        const requestHeaders: Record<string, string> = {
-          authorization: `Bearer ${token}`,
-          accept: "application/json",
-          "user-agent": this.options.userAgent,
-        };
-        if (options.contentType) requestHeaders["content-type"] = options.contentType;
-        this.counters.requests++;
-        const response = await this.pool.request({
-          path: requestPath,
-          method,
-          headers: requestHeaders,
-          body: options.body,
-          signal: timeout.signal,
-        });
-        status = response.statusCode;
-        headers = response.headers;
-        text = await response.body.text();
-        timeout.dispose();
-      } catch (error) {
-        timeout.dispose();
-        release();
-        if (signal?.aborted) throw signal.reason;
-        const code = errorCode(error);
-        // Not a transport failure (a bad argument, a bug): surface it as is.
-        if (!timeout.timedOut && (code === undefined || code === "UND_ERR_INVALID_ARG")) throw error;
-        const isTimeout = timeout.timedOut || TIMEOUT_CODES.has(code ?? "");
-        const closed = CLOSED_CODES.has(code ?? "") || this.closed;
-        const neverSent = NEVER_SENT_CODES.has(code ?? "");
-        const durationMs = Math.round(performance.now() - started);
-        if (isTimeout) this.counters.timeouts++;
-        else this.counters.networkErrors++;
-        if (!closed && (idempotent || neverSent) && transient < retries) {
-          transient++;
-          this.counters.retries++;
-          const delayMs = backoffDelay(transient, minDelayMs, maxDelayMs);
-          this.logger.warn(
-            {
-              method,
-              path: logPath,
-              attempt,
-              durationMs,
-              reason: isTimeout ? "timeout" : (code ?? "network"),
-              delayMs,
-            },
-            "Canvas request failed without an answer; retrying",
-          );
-          await sleep(delayMs, signal);
-          continue;
-        }
-        const details: CanvasErrorDetails = {
-          ...base,
-          cause: error,
-          attempts: attempt,
-          maybeApplied: !idempotent && !neverSent,
-        };
-        if (isTimeout) {
-          throw new CanvasTimeoutError(
-            `Canvas ${method} ${base.path} got no complete answer within ${this.options.timeoutMs} ms`,
-            details,
-          );
-        }
-        throw new CanvasNetworkError(
-          `Canvas ${method} ${base.path} failed without an answer (${closed ? "client closed" : (code ?? "network error")})`,
-          details,
-        );
-      }
-
+      const outcome = await this.attempt(method, url, options, token);
       const durationMs = Math.round(performance.now() - started);
-      this.counters.bytes += Buffer.byteLength(text);
-      this.counters.byStatus[status] = (this.counters.byStatus[status] ?? 0) + 1;
-      const remaining = headerNumber(headers, "x-rate-limit-remaining");
-      const cost = headerNumber(headers, "x-request-cost");
-      const requestId = header(headers, "x-request-context-id") ?? header(headers, "x-request-id");
-      const throttled = status === 429 || (status === 403 && /rate limit exceeded/i.test(text));
-      let throttleBackoffMs = 0;
-      if (throttled) {
-        throttles++;
-        this.counters.throttled++;
-        const retryAfter = parseRetryAfter(header(headers, "retry-after"));
-        throttleBackoffMs = Math.max(
-          backoffDelay(throttles, minDelayMs, maxDelayMs),
-          Math.min(retryAfter ?? 0, maxDelayMs),
-        );
-        // With pacing on, the pacer holds EVERY request until the bucket has room again; the first
-        // throttle needs no extra delay, repeated ones (or a Retry-After) add the backoff.
-        const again = throttles > 1 || retryAfter !== undefined;
-        this.pacer.throttled(again && throttles <= rateLimitRetries ? throttleBackoffMs : 0);
-      } else {
-        this.pacer.observe(remaining, cost);
-      }
-      release();
-      this.logger.debug(
-        { method, path: logPath, status, durationMs, cost, remaining, attempt, requestId },
-        "Canvas request",
-      );
+      const decision = this.decideAndFeedPacer({ ...policy, now: clock.now() }, state, outcome);
+      this.report(log, state, outcome, decision, durationMs);
 
-      if (status >= 200 && status < 300) {
-        if (text.length === 0 || status === 204 || method === "HEAD")
-          return { status, headers, data: undefined };
-        try {
-          return { status, headers, data: parseJson(text) };
-        } catch (cause) {
-          // Usually a body cut short (connection dropped mid-body without a length check).
-          if (idempotent && transient < retries) {
-            transient++;
-            this.counters.retries++;
-            const delayMs = backoffDelay(transient, minDelayMs, maxDelayMs);
-            this.logger.warn(
-              { method, path: logPath, status, attempt, reason: "malformed JSON", delayMs },
-              "Canvas answer is not valid JSON; retrying",
-            );
-            await sleep(delayMs, signal);
-            continue;
-          }
-          throw new CanvasResponseError(
-            `Canvas ${method} ${base.path} answered ${status} with a body that is not JSON`,
-            {
-              ...base,
-              status,
-              requestId,
-              attempts: attempt,
-              cause: cause instanceof Error ? new SyntaxError(cause.message.slice(0, 120)) : undefined,
-            },
-          );
+      switch (decision.action) {
+        case "accept":
+          return decision.response;
+        case "fail":
+          throw decision.error;
+        case "retry":
+          state = { ...state, transient: state.transient + 1 };
+          await clock.sleep(decision.delayMs, signal);
+          break;
+        case "throttle-wait":
+          state = { ...state, throttles: state.throttles + 1 };
+          await clock.sleep(decision.delayMs, signal);
+          break;
+        case "refresh-then-retry": {
+          state = { ...state, refreshed: true };
+          const next = await raceAbort(this.refreshFor(token), signal);
+          if (next === token) throw decision.sameTokenError;
+          freshToken = next;
+          break;
         }
       }
+    }
+  }
 
-      let data: unknown;
-      try {
-        data = text.length > 0 ? parseJson(text) : undefined;
-      } catch {
-        data = undefined;
-      }
-      const details: CanvasErrorDetails = {
-        ...base,
-        status,
-        requestId,
-        attempts: attempt,
-        canvasMessages: canvasMessagesOf(data),
-      };
-      const describe = (code: string) => {
-        const messages = details.canvasMessages?.length ? `: ${details.canvasMessages.join("; ")}` : "";
-        return `Canvas ${method} ${base.path} answered ${status} (${code})${messages}`;
-      };
-
-      if (throttled) {
-        if (throttles > rateLimitRetries) {
-          throw new CanvasRateLimitError(describe("RATE_LIMITED"), details);
-        }
-        const delayMs = this.options.pacing.enabled ? 0 : throttleBackoffMs;
+  /** Counters and log lines of one attempt (never a token, never a body). */
+  private report(
+    log: LogContext,
+    state: AttemptState,
+    outcome: Outcome,
+    decision: Decision,
+    durationMs: number,
+  ): void {
+    const { attempt } = state;
+    if (outcome.kind === "no-answer") {
+      if (outcome.failure === "timeout") this.counters.timeouts++;
+      else this.counters.networkErrors++;
+      if (decision.action === "retry") {
+        this.counters.retries++;
         this.logger.warn(
-          { method, path: logPath, status, attempt, remaining, throttles, delayMs },
+          { ...log, attempt, durationMs, reason: decision.reason, delayMs: decision.delayMs },
+          "Canvas request failed without an answer; retrying",
+        );
+      }
+      return;
+    }
+    const { status, headers } = outcome;
+    const remaining = headerNumber(headers, "x-rate-limit-remaining");
+    const cost = headerNumber(headers, "x-request-cost");
+    const requestId = requestIdOf(headers);
+    this.logger.debug({ ...log, status, durationMs, cost, remaining, attempt, requestId }, "Canvas request");
+    switch (decision.action) {
+      case "retry": {
+        this.counters.retries++;
+        const { delayMs, reason } = decision;
+        if (reason === "malformed JSON") {
+          this.logger.warn(
+            { ...log, status, attempt, reason, delayMs },
+            "Canvas answer is not valid JSON; retrying",
+          );
+        } else {
+          this.logger.warn({ ...log, status, attempt, delayMs }, "Canvas server error; retrying");
+        }
+        break;
+      }
+      case "throttle-wait":
+        this.logger.warn(
+          { ...log, status, attempt, remaining, throttles: state.throttles + 1, delayMs: decision.delayMs },
           "Canvas throttled the request (rate limit); backing off",
         );
-        await sleep(delayMs, signal);
-        continue;
-      }
-
-      if (status === 401) {
-        if (header(headers, "www-authenticate") === undefined) {
-          // Older Canvas / insufficient scopes: a permission problem, which a refresh cannot fix.
-          throw new CanvasForbiddenError(describe("CANVAS_FORBIDDEN"), details);
-        }
-        if (refreshed) {
-          throw new CanvasUnauthorizedError(
-            `${describe("REAUTH_REQUIRED")} (again, after the token provider supplied a fresh token)`,
-            details,
-          );
-        }
-        refreshed = true;
+        break;
+      case "refresh-then-retry":
         this.logger.info(
-          { method, path: logPath, status, attempt },
+          { ...log, status, attempt },
           "Canvas rejected the access token; asking the token provider for a fresh one",
         );
-        const next = await raceAbort(this.refreshFor(token), signal);
-        if (next === token) {
-          throw new CanvasUnauthorizedError(
-            `${describe("REAUTH_REQUIRED")} (the token provider returned the rejected token)`,
-            details,
-          );
-        }
-        freshToken = next;
-        continue;
-      }
-      if (status === 403) throw new CanvasForbiddenError(describe("CANVAS_FORBIDDEN"), details);
-      if (status === 404) throw new CanvasNotFoundError(describe("CANVAS_NOT_FOUND"), details);
-      if (status === 400 || status === 422)
-        throw new CanvasBadRequestError(describe("CANVAS_BAD_REQUEST"), details);
-      if (status >= 500) {
-        if (idempotent && transient < retries) {
-          transient++;
-          this.counters.retries++;
-          const retryAfter = parseRetryAfter(header(headers, "retry-after"));
-          const delayMs = Math.max(
-            backoffDelay(transient, minDelayMs, maxDelayMs),
-            Math.min(retryAfter ?? 0, maxDelayMs),
-          );
-          this.logger.warn(
-            { method, path: logPath, status, attempt, delayMs },
-            "Canvas server error; retrying",
-          );
-          await sleep(delayMs, signal);
-          continue;
-        }
-        throw new CanvasServerError(describe("UPSTREAM_UNAVAILABLE"), {
-          ...details,
-          maybeApplied: !idempotent,
-        });
-      }
-      throw new CanvasApiError(CANVAS_API_ERROR, describe(CANVAS_API_ERROR), details);
+        break;
+    }
+  }
+
+  /**
+   * The policy's decision; an answer also gives the pacer its rate-limit feedback and the slot
+   * back. A healthy answer does so before its body is parsed, so other requests can start sooner.
+   */
+  private decideAndFeedPacer(context: PolicyContext, state: AttemptState, outcome: Outcome): Decision {
+    if (outcome.kind === "no-answer") return decide(context, state, outcome);
+    if (!isThrottled(outcome.status, outcome.text)) {
+      this.pacer.observe(
+        headerNumber(outcome.headers, "x-rate-limit-remaining"),
+        headerNumber(outcome.headers, "x-request-cost"),
+      );
+      this.pacer.release();
+      return decide(context, state, outcome);
+    }
+    this.counters.throttled++;
+    try {
+      const decision = decide(context, state, outcome);
+      this.pacer.throttled("throttle" in decision ? (decision.throttle?.pacerDelayMs ?? 0) : 0);
+      return decision;
+    } finally {
+      this.pacer.release();
+    }
+  }
+
+  /**
+   * Sends one attempt (the pacer slot already taken) and reads the whole body. Releases the slot
+   * itself when no answer comes; after an answer the caller feeds the pacer first.
+   */
+  private async attempt(
+    method: HttpMethod,
+    url: URL,
+    options: ExecuteOptions,
+    token: string,
+  ): Promise<Outcome> {
+    const { signal } = options;
+    const timeout = attemptSignal(signal, this.options.timeoutMs);
+    try {
+      const requestHeaders: Record<string, string> = {
+        authorization: `Bearer ${token}`,
+        accept: "application/json",
+        "user-agent": this.options.userAgent,
+      };
+      if (options.contentType) requestHeaders["content-type"] = options.contentType;
+      this.counters.requests++;
+      const response = await this.pool.request({
+        path: url.pathname + url.search,
+        method,
+        headers: requestHeaders,
+        body: options.body,
+        signal: timeout.signal,
+      });
+      const status = response.statusCode;
+      const headers: HeaderValues = response.headers;
+      const text = await response.body.text();
+      timeout.dispose();
+      this.counters.bytes += Buffer.byteLength(text);
+      this.counters.byStatus[status] = (this.counters.byStatus[status] ?? 0) + 1;
+      return { kind: "answer", status, headers, text };
+    } catch (error) {
+      timeout.dispose();
+      this.pacer.release();
+      if (signal?.aborted) throw signal.reason;
+      const failure = classifyTransportError(error, timeout.timedOut, this.closed);
+      // Not a transport failure (a bad argument, a bug): surface it as is.
+      if (!failure) throw error;
+      return failure;
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { TokenProvider } from "@easel/auth";
+import { type Clock, systemClock } from "@easel/clock";
 import { type CanvasLogger, silentLogger } from "./logger.js";
 import type { PacingSettings } from "./pacer.js";
 import { staticTokenProvider } from "./static-token.js";
@@ -84,6 +85,12 @@ export interface CanvasClientOptions {
   userAgent?: string;
   /** Longest request URL before `student_ids[]` lists are split further. @default 8000 */
   maxUrlLength?: number;
+  /**
+   * Where pacing and retry backoff read the time and wait (`ManualClock` from `@easel/clock` in
+   * tests). Per-attempt timeouts stay on real timers: they bound real I/O.
+   * @default systemClock
+   */
+  clock?: Clock;
 }
 
 export interface NormalizedOptions {
@@ -97,6 +104,7 @@ export interface NormalizedOptions {
   logger: CanvasLogger;
   userAgent: string;
   maxUrlLength: number;
+  clock: Clock;
 }
 
 export const USER_AGENT = "easel-canvas-client/0.1.0";
@@ -218,6 +226,16 @@ export function normalizeOptions(options: CanvasClientOptions): NormalizedOption
     bucketSize: numberOption("pacing.bucketSize", pacingInput.bucketSize, 600, 1),
   };
 
+  const clock = options.clock ?? systemClock;
+  if (
+    typeof clock !== "object" ||
+    clock === null ||
+    typeof clock.now !== "function" ||
+    typeof clock.sleep !== "function"
+  ) {
+    throw invalid("clock", "a Clock ({ now, sleep })", options.clock);
+  }
+
   const userAgent = options.userAgent ?? USER_AGENT;
   if (typeof userAgent !== "string" || userAgent.length === 0 || /[\r\n]/.test(userAgent)) {
     throw invalid("userAgent", "a non-empty single-line string", options.userAgent);
@@ -240,6 +258,7 @@ export function normalizeOptions(options: CanvasClientOptions): NormalizedOption
     logger,
     userAgent,
     maxUrlLength: intOption("maxUrlLength", options.maxUrlLength, 8000, 512, 1_000_000),
+    clock,
   };
 
   if (baseUrl.protocol === "http:" && !isLoopback(baseUrl.hostname)) {

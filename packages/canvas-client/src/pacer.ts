@@ -1,3 +1,5 @@
+import type { Clock } from "@easel/clock";
+
 /** Normalised pacing settings (see `PacingOptions` in options.ts for the documentation). */
 export interface PacingSettings {
   enabled: boolean;
@@ -58,12 +60,14 @@ export class Pacer {
   private avgCost: number | undefined;
   private slack = 0;
   private pauseUntil = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending wake-up sleep. */
+  private timer: AbortController | undefined;
   private timerAt = 0;
 
   constructor(
     private readonly maxConcurrency: number,
     private readonly settings: PacingSettings,
+    private readonly clock: Clock,
   ) {
     this.limit = maxConcurrency;
   }
@@ -104,7 +108,7 @@ export class Pacer {
         this.avgCost === undefined ? cost : this.avgCost * (1 - COST_WEIGHT) + cost * COST_WEIGHT;
     }
     if (remaining === undefined || !this.settings.enabled) return;
-    const now = Date.now();
+    const now = this.clock.now();
     // Our other requests in flight may or may not have been inside Canvas when it answered.
     const others = Math.max(0, this.active - 1);
     const lowest = remaining;
@@ -129,7 +133,7 @@ export class Pacer {
    */
   throttled(extraDelayMs: number): void {
     if (!this.settings.enabled) return;
-    const now = Date.now();
+    const now = this.clock.now();
     // Refused means: settled room <= up-front cost of what was in flight, the refused one included.
     const proven = Math.max(1, this.active) * this.settings.upFrontCost;
     this.settled = Math.min(this.settledNow(now) ?? proven, proven);
@@ -142,7 +146,7 @@ export class Pacer {
 
   /** Figures for `client.stats()`. */
   snapshot(): { concurrencyLimit: number; inFlight: number; rateLimitRemaining: number | undefined } {
-    const settled = this.settledNow(Date.now());
+    const settled = this.settledNow(this.clock.now());
     let fits = this.maxConcurrency;
     if (settled !== undefined) {
       const room = settled - this.settings.reserve - this.slack;
@@ -158,7 +162,7 @@ export class Pacer {
 
   /** Rejects every waiter (client closed). */
   close(reason: unknown): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.abort();
     this.timer = undefined;
     for (const w of this.waiters.splice(0)) {
       if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
@@ -180,7 +184,7 @@ export class Pacer {
 
   private concurrencyCap(): number {
     const { serializeBelow } = this.settings;
-    const settled = this.settledNow(Date.now());
+    const settled = this.settledNow(this.clock.now());
     if (serializeBelow !== undefined && settled !== undefined && this.settings.enabled) {
       if (settled - this.active * this.settings.upFrontCost < serializeBelow) return 1;
     }
@@ -189,7 +193,7 @@ export class Pacer {
 
   /** Milliseconds before the next start is allowed (0 = now, Infinity = after a `release()`). */
   private gateDelay(): number {
-    const now = Date.now();
+    const now = this.clock.now();
     let delay = this.pauseUntil - now;
     const settled = this.settledNow(now);
     if (this.settings.enabled && settled !== undefined) {
@@ -223,13 +227,20 @@ export class Pacer {
   }
 
   private schedule(delay: number): void {
-    const at = Date.now() + delay;
+    const at = this.clock.now() + delay;
     if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.abort();
+    const timer = new AbortController();
+    this.timer = timer;
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.pump();
-    }, delay);
+    this.clock.sleep(delay, timer.signal).then(
+      () => {
+        if (this.timer !== timer) return;
+        this.timer = undefined;
+        this.pump();
+      },
+      // Aborted: replaced by an earlier wake-up, or the client closed.
+      () => {},
+    );
   }
 }

@@ -1,4 +1,5 @@
 import type { CanvasSim } from "@easel/canvas-sim";
+import { ManualClock } from "@easel/clock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   CanvasClient,
@@ -205,15 +206,20 @@ describe("retry policy per failure kind", () => {
   });
 
   it("a caller's abort during a backoff rejects at once with the caller's reason", async () => {
-    const canvas = client({ retry: { retries: 5, minDelayMs: 5000, maxDelayMs: 5000 } });
+    const clock = new ManualClock(Date.now());
+    const canvas = client({ retry: { retries: 5, minDelayMs: 5000, maxDelayMs: 5000 }, clock });
     sim.faults.add({ fault: "503", route: ENROLLMENTS });
     const controller = new AbortController();
-    const started = Date.now();
-    setTimeout(() => controller.abort(new Error("stop now")), 100);
-    await expect(
+    const rejected = expect(
       canvas.collect("/api/v1/courses/1/enrollments", undefined, { signal: controller.signal }),
     ).rejects.toThrow("stop now");
+    // The first 503 is in and the client sleeps its backoff.
+    await clock.untilSleeping();
+    const started = Date.now();
+    controller.abort(new Error("stop now"));
+    await rejected;
     expect(Date.now() - started).toBeLessThan(1500);
+    expect(clock.sleeping).toBe(0);
     await canvas.close();
   });
 });

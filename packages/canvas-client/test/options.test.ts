@@ -29,6 +29,8 @@ describe("options are validated once, in the constructor", () => {
     ["pacing.pauseBelow", { ...base, pacing: { pauseBelow: Number.NaN } }],
     ["logger", { ...base, logger: { info() {} } }],
     ["userAgent", { ...base, userAgent: "a\nb" }],
+    ["clock", { ...base, clock: { now: Date.now } }],
+    ["clock", { ...base, clock: Date }],
   ])("rejects a bad %s with a TypeError naming it", (option, options) => {
     const error = typeError(() => new CanvasClient(options as never));
     expect(error.message).toContain(`"${option}"`);

@@ -1,5 +1,5 @@
 import type { CanvasSim } from "@easel/canvas-sim";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CanvasClient, type Enrollment, type Submission } from "../src/index.js";
 import { type ChildSim, startChildSim, startSim } from "./helpers/sim.js";
 
@@ -82,27 +82,36 @@ describe("pagination against the simulator", () => {
 
   it("an early break cancels the prefetched request: the simulator sees it closed and nothing after", async () => {
     const canvas = client({ perPage: 10 });
-    // Every page takes 1 s, so the prefetch of page 2 is surely still in flight at `break`.
+    // Every page takes 1 s, so the prefetch of page 2 is still in flight at `break`.
     sim.faults.add({ fault: "slow", latencyMs: 1000, route: SUBMISSIONS });
     sim.resetStats();
     let seen = 0;
     try {
       for await (const _ of canvas.submissions.forStudents(1, { studentIds: "all" })) {
-        if (++seen === 3) break;
+        if (++seen === 3) {
+          // Break only once the prefetch request has reached the simulator.
+          await vi.waitFor(() => expect(sim.stats().inFlight).toBe(1), { timeout: 1000, interval: 5 });
+          break;
+        }
       }
-      const brokeAt = Date.now();
-      await new Promise((resolve) => setTimeout(resolve, 200));
       // Both sides let go of the prefetch request long before its 1 s latency ended.
-      expect(canvas.stats().inFlight).toBe(0);
-      expect(sim.stats().inFlight).toBe(0);
+      await vi.waitFor(
+        () => {
+          expect(canvas.stats().inFlight).toBe(0);
+          expect(sim.stats().inFlight).toBe(0);
+        },
+        { timeout: 200, interval: 5 },
+      );
       expect(canvas.stats().requests).toBe(2);
-      // Once the cancelled handler has finished, the simulator has seen page 1 and (at most) the
-      // cancelled page 2, and nothing arrives afterwards.
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1100 - (Date.now() - brokeAt))));
+      // Once the cancelled handler has finished (its latency over), the simulator has counted
+      // page 1 and the cancelled page 2, and nothing arrives afterwards.
+      await vi.waitFor(() => expect(sim.stats().requests.byRoute[SUBMISSIONS]).toBe(2), {
+        timeout: 3000,
+        interval: 10,
+      });
       const after = sim.stats().requests.byRoute[SUBMISSIONS] ?? 0;
       expect(after).toBeGreaterThanOrEqual(1);
       expect(after).toBeLessThanOrEqual(2);
-      await new Promise((resolve) => setTimeout(resolve, 300));
       expect(sim.stats().requests.total).toBe(after);
       expect(canvas.stats().requests).toBe(2);
     } finally {
@@ -131,11 +140,21 @@ describe("pagination against the simulator", () => {
       const canvas = client({ perPage: 10 });
       sim.resetStats();
       let pages = 0;
-      for await (const page of canvas.pages("/api/v1/courses/1/enrollments", undefined, { prefetch })) {
+      // The walk pauses once `prefetch` pages wait for us: see how far it ran ahead by then.
+      let paused!: () => void;
+      const prefetchPaused = new Promise<void>((resolve) => {
+        paused = resolve;
+      });
+      const onPrefetchPause = (buffered: number) => {
+        if (buffered === prefetch) paused();
+      };
+      for await (const page of canvas.pages("/api/v1/courses/1/enrollments", undefined, {
+        prefetch,
+        onPrefetchPause,
+      })) {
         pages++;
         if (page.index === 0) {
-          // Give a prefetcher time to run ahead, then see how far it went.
-          await new Promise((resolve) => setTimeout(resolve, 150));
+          await prefetchPaused;
           expect(sim.stats().requests.byRoute[ENROLLMENTS]).toBe(1 + prefetch);
         }
       }

@@ -1,4 +1,5 @@
 import type { CanvasSim } from "@easel/canvas-sim";
+import { ManualClock } from "@easel/clock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CanvasClient,
@@ -151,7 +152,8 @@ describe("throttled answers in both dialects", () => {
       const remaining = req.url.includes("low") ? "-12.5" : "599.9873";
       sendJson(res, 200, { ok: true }, { "X-RATE-LIMIT-REMAINING": remaining, "x-request-cost": "0.0211" });
     });
-    const canvas = new CanvasClient({ baseUrl: server.url, auth: "t" });
+    const clock = new ManualClock(Date.now());
+    const canvas = new CanvasClient({ baseUrl: server.url, auth: "t", clock });
     await canvas.request("GET", "/api/v1/fine");
     expect(canvas.stats().rateLimitRemaining).toBeCloseTo(599.99, 1);
     expect(canvas.stats().concurrencyLimit).toBe(8);
@@ -160,12 +162,15 @@ describe("throttled answers in both dialects", () => {
     expect(canvas.stats().rateLimitRemaining).toBeLessThan(0);
     // Below pauseBelow (100) the next start waits for the bucket to leak: ~(100 + 12.5) / 10 s.
     const controller = new AbortController();
-    const started = Date.now();
-    setTimeout(() => controller.abort(new Error("waited")), 300);
-    await expect(canvas.request("GET", "/api/v1/fine", { signal: controller.signal })).rejects.toThrow(
-      "waited",
-    );
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    const rejected = expect(
+      canvas.request("GET", "/api/v1/fine", { signal: controller.signal }),
+    ).rejects.toThrow("waited");
+    await clock.untilSleeping();
+    const started = clock.now();
+    await clock.advance(300);
+    controller.abort(new Error("waited"));
+    await rejected;
+    expect(clock.now() - started).toBeGreaterThanOrEqual(290);
     expect(server.requests).toHaveLength(2);
     await canvas.close();
     await server.close();
@@ -177,11 +182,16 @@ describe("throttled answers in both dialects", () => {
       sendJson(res, 200, { ok: true }, { "x-rate-limit-remaining": "45.0", "x-request-cost": "1.0" });
     });
     const gapMs = async (pacing: PacingOptions) => {
-      const canvas = new CanvasClient({ baseUrl: server.url, auth: "t", pacing });
+      const clock = new ManualClock(Date.now());
+      const canvas = new CanvasClient({ baseUrl: server.url, auth: "t", pacing, clock });
       await canvas.request("GET", "/api/v1/a");
-      const answered = performance.now();
-      await canvas.request("GET", "/api/v1/b");
-      const gap = performance.now() - answered;
+      const answered = clock.now();
+      const second = canvas.request("GET", "/api/v1/b");
+      // Time moves 1 ms at a time until the pacer lets the second request start.
+      await clock.untilSleeping();
+      while (canvas.stats().inFlight === 0 && clock.now() - answered < 5000) await clock.advance(1);
+      const gap = clock.now() - answered;
+      await second;
       await canvas.close();
       return gap;
     };
