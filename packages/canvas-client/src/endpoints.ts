@@ -1,7 +1,6 @@
 import type { CanvasClient, PaginateOptions } from "./client.js";
 import { encodedPairLength, encodeParams, type Params } from "./encode.js";
 import { CanvasProgressFailedError } from "./errors.js";
-import { sleep } from "./retry.js";
 import type {
   AccessToken,
   Assignment,
@@ -467,7 +466,7 @@ export class ProgressApi {
           { method: "GET", path: `/api/v1/progress/${progress.id}`, status: 200 },
         );
       }
-      await sleep(interval, options.signal);
+      await this.client.options.clock.sleep(interval, options.signal);
       interval = Math.min(maxInterval, Math.round(interval * 1.5));
     }
   }
