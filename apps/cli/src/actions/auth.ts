@@ -10,6 +10,7 @@ import {
   type OAuthStrategy,
   oauth,
   ReauthorizationRequiredError,
+  TokenAdmin,
   TokenManager,
   type TokenStatus,
 } from "@easel/auth";
@@ -30,15 +31,15 @@ export function logout(flags: LogoutFlags, context: AuthCommandContext): Promise
 }
 
 export function refreshToken(flags: CommonFlags, context: AuthCommandContext): Promise<void> {
-  return withManager(flags, context, "auto", async (manager) => {
-    const status = await manager.refresh();
+  return withAdmin(flags, context, "auto", async (admin) => {
+    const status = await admin.refresh();
     context.stdout.write(`Refreshed.\n${formatStatus(status)}`);
   });
 }
 
 export function rotateToken(flags: RotateFlags, context: AuthCommandContext): Promise<void> {
-  return withManager(flags, context, "developer-token", async (manager) => {
-    const status = await manager.rotate({ expiresAt: flags.expiresAt });
+  return withAdmin(flags, context, "developer-token", async (admin) => {
+    const status = await admin.rotate({ expiresAt: flags.expiresAt });
     context.stdout.write(`Rotated.\n${formatStatus(status)}`);
   });
 }
@@ -52,25 +53,25 @@ async function revoke(
   context: AuthCommandContext,
   { tolerateUnreachable, verb }: { tolerateUnreachable: boolean; verb: string },
 ): Promise<void> {
-  await withManager(
+  await withAdmin(
     flags,
     context,
     "auto",
-    async (manager, store) => {
+    async (admin, store) => {
       try {
-        const result = await manager.revoke();
+        const result = await admin.revoke();
         if (!result.present) {
-          context.stdout.write(`Nothing stored under key "${manager.key}".\n`);
+          context.stdout.write(`Nothing stored under key "${admin.key}".\n`);
           return;
         }
         context.stdout.write(
           result.revoked
-            ? `${verb}: Canvas revoked the token and the record "${manager.key}" was deleted.\n`
-            : `${verb}: Canvas no longer accepted the token; the record "${manager.key}" was deleted.\n`,
+            ? `${verb}: Canvas revoked the token and the record "${admin.key}" was deleted.\n`
+            : `${verb}: Canvas no longer accepted the token; the record "${admin.key}" was deleted.\n`,
         );
       } catch (error) {
         if (!tolerateUnreachable) throw error;
-        await store.delete(manager.key);
+        await store.delete(admin.key);
         context.stderr.write(
           `easel: warning: could not revoke at Canvas (${error instanceof Error ? error.message : String(error)}); ` +
             "the record was deleted locally. The token may still be live: remove it in Canvas under " +
@@ -135,14 +136,14 @@ export async function login(flags: LoginFlags, context: AuthCommandContext): Pro
 }
 
 /**
- * Builds the manager for an existing record. `auto` picks the strategy from the record: one with
+ * Builds the administration of an existing record. `auto` picks the strategy from the record: one with
  * a refresh token is OAuth (needs the client id), one without is a developer token.
  */
-async function withManager(
+async function withAdmin(
   flags: CommonFlags,
   context: AuthCommandContext,
   kind: "auto" | "developer-token",
-  run: (manager: TokenManager, store: TokenStore) => Promise<void>,
+  run: (admin: TokenAdmin, store: TokenStore) => Promise<void>,
   { requireRecord = true }: { requireRecord?: boolean } = {},
 ): Promise<void> {
   const env = readEnv(context.env);
@@ -162,9 +163,9 @@ async function withManager(
       );
     }
     const strategy = strategyFor(record, kind, baseUrl, flags, env, context);
-    const manager = new TokenManager(strategy, store, { key, logger: stderrLogger(context) });
+    const admin = new TokenAdmin(new TokenManager(strategy, store, { key, logger: stderrLogger(context) }));
     try {
-      await run(manager, store);
+      await run(admin, store);
     } catch (error) {
       if (error instanceof TypeError && (error as { code?: unknown }).code === "ERR_INVALID_ARG_VALUE") {
         throw new UsageError(error.message, { cause: error });
