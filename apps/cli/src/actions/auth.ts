@@ -4,17 +4,13 @@ import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import {
   type AuthLogger,
-  type AuthStrategy,
-  developerToken,
   isLoopbackHttpUrl,
-  type OAuthStrategy,
-  oauth,
   ReauthorizationRequiredError,
   TokenAdmin,
   TokenManager,
   type TokenStatus,
 } from "@easel/auth";
-import type { EaselEnvConfig } from "@easel/config";
+import { canvasAuthSettings, oauthStrategy, requireOAuthClient, strategyForRecord } from "@easel/config";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import type {
   AuthCommandContext,
@@ -84,15 +80,13 @@ async function revoke(
 }
 
 export async function login(flags: LoginFlags, context: AuthCommandContext): Promise<void> {
-  const env = readEnv(context.env);
-  const baseUrl = required(flags.baseUrl ?? env.canvasBaseUrl, "--base-url or CANVAS_BASE_URL");
-  const clientId = required(flags.clientId ?? env.oauthClient?.clientId, "--client-id or CANVAS_CLIENT_ID");
-  const clientSecret = flags.clientSecret ?? env.oauthClient?.clientSecret;
+  const settings = usage(() => canvasAuthSettings(readEnv(context.env), flags));
+  const client = usage(() => requireOAuthClient(settings));
   const timeoutSeconds = Number(flags.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new UsageError(`--timeout must be a positive number of seconds, received "${flags.timeout}"`);
   }
-  const wanted = flags.redirectUri ?? env.oauthClient?.redirectUri;
+  const wanted = client.redirectUri;
   // The store is opened first: a bad URI or missing key fails before anyone goes through consent.
   const { uri, key } = selectStore(flags, context.env);
   const store = await openStore(uri, context.env);
@@ -101,14 +95,10 @@ export async function login(flags: LoginFlags, context: AuthCommandContext): Pro
     const active = await startReceiver(wanted);
     receiver = active;
     const strategy = usage(() =>
-      oauth({
-        baseUrl,
-        clientId,
-        clientSecret,
+      oauthStrategy(settings, {
         redirectUri: active.redirectUri,
         scopes: flags.scopes?.split(/[\s,]+/).filter(Boolean),
         purpose: flags.purpose,
-        dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl),
       }),
     );
     const { url, state, codeVerifier } = strategy.startLogin({ forceLogin: flags.forceLogin === true });
@@ -146,8 +136,7 @@ async function withAdmin(
   run: (admin: TokenAdmin, store: TokenStore) => Promise<void>,
   { requireRecord = true }: { requireRecord?: boolean } = {},
 ): Promise<void> {
-  const env = readEnv(context.env);
-  const baseUrl = required(flags.baseUrl ?? env.canvasBaseUrl, "--base-url or CANVAS_BASE_URL");
+  const settings = usage(() => canvasAuthSettings(readEnv(context.env), flags));
   const { uri, key } = selectStore(flags, context.env);
   const store = await openStore(uri, context.env);
   const remedySuffix = flags.store ? ` --store ${redactStoreUri(uri)}` : "";
@@ -162,7 +151,9 @@ async function withAdmin(
           `To fix it, run:\n  ${command}${keyFlag}${remedySuffix}`,
       );
     }
-    const strategy = strategyFor(record, kind, baseUrl, flags, env, context);
+    const strategy = usage(() =>
+      strategyForRecord(settings, record, { key, kind, logger: stderrLogger(context) }),
+    );
     const admin = new TokenAdmin(new TokenManager(strategy, store, { key, logger: stderrLogger(context) }));
     try {
       await run(admin, store);
@@ -184,40 +175,6 @@ async function withAdmin(
   } finally {
     await store.close();
   }
-}
-
-function strategyFor(
-  record: TokenRecord | undefined,
-  kind: "auto" | "developer-token",
-  baseUrl: string,
-  flags: CommonFlags,
-  env: EaselEnvConfig,
-  context: AuthCommandContext,
-): AuthStrategy {
-  const insecure = isLoopbackHttpUrl(baseUrl);
-  const hasRefreshToken = typeof record?.refresh_token === "string" && record.refresh_token !== "";
-  const clientConfigured = Boolean(flags.clientId ?? env.oauthClient?.clientId);
-  const isOAuth = kind === "auto" && (hasRefreshToken || (!record && clientConfigured));
-  if (!isOAuth) {
-    return usage(() =>
-      developerToken({ baseUrl, logger: stderrLogger(context), dangerouslyAllowInsecureHttp: insecure }),
-    );
-  }
-  const clientId = required(flags.clientId ?? env.oauthClient?.clientId, "--client-id or CANVAS_CLIENT_ID");
-  const strategy: OAuthStrategy = usage(() =>
-    oauth({
-      baseUrl,
-      clientId,
-      clientSecret: flags.clientSecret ?? env.oauthClient?.clientSecret,
-      dangerouslyAllowInsecureHttp: insecure,
-    }),
-  );
-  return strategy;
-}
-
-function required(value: string | undefined, what: string): string {
-  if (!value) throw new UsageError(`${what} is required.`);
-  return value;
 }
 
 function formatStatus(status: TokenStatus): string {
