@@ -99,7 +99,7 @@ describe("developer tokens", () => {
     const store = new MemoryStore();
     await store.set("default", {
       ...dev.recordFor("expiredtoken1234567890"),
-      expires_at: sim.now() / 1000 - 60,
+      expires_at: clock.now() / 1000 - 60,
     });
     const manager = new TokenManager(dev, store, { clock });
     const error = await manager.getAccessToken().catch((e: unknown) => e);

@@ -70,15 +70,14 @@ describe("login (authorization code + PKCE + state) against the simulator", () =
     expect(url).not.toContain(codeVerifier);
 
     const callback = await approve(url);
-    const before = sim.now() / 1000;
     const record = await strategy.handleCallback(callback, { expectedState: state, codeVerifier });
     expect(record.token_type).toBe("Bearer");
     expect(record.refresh_token).toEqual(expect.any(String));
     expect(record.user).toMatchObject({ id: expect.any(Number), name: expect.any(String) });
     expect(record.canvas_region).toBe("unknown");
     expect(record.expires_in).toBe(3600);
-    expect(record.expires_at).toBeGreaterThanOrEqual(before + 3600 - 1);
-    expect(record.expires_at).toBeLessThanOrEqual(sim.now() / 1000 + 3600 + 1);
+    // expires_at is the injected clock's now + expires_in (epoch seconds, like Python's time.time()).
+    expect(record.expires_at).toBe(clock.now() / 1000 + 3600);
     expect(Object.values(record).some((v) => typeof v === "function")).toBe(false);
     expect(sim.stats().tokenGrants.authorization_code).toBe(1);
 
