@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { RequestListener } from "node:http";
-import { oauth } from "@easel/auth";
+import { oauthStrategy } from "@easel/config";
 import { GraphQLError } from "graphql";
 import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import { type Logger, pino } from "pino";
@@ -133,15 +133,15 @@ export function createGateway(input: GatewayOptions): Gateway {
   if (options.mode === "service") {
     credentials = serviceCredentials(options.auth, options.store, options.storeKey, clientSettings);
   } else {
-    const strategy = oauth({
-      baseUrl: options.canvasBaseUrl,
-      clientId: options.oauth.clientId,
-      clientSecret: options.oauth.clientSecret,
-      redirectUri: options.oauth.redirectUri,
-      scopes: options.oauth.scopes,
-      purpose: "Easel gateway",
-      dangerouslyAllowInsecureHttp: options.oauth.dangerouslyAllowInsecureHttp,
-    });
+    const { clientId, clientSecret, redirectUri, scopes, dangerouslyAllowInsecureHttp } = options.oauth;
+    const strategy = oauthStrategy(
+      {
+        baseUrl: options.canvasBaseUrl,
+        accessToken: undefined,
+        oauthClient: { clientId, clientSecret, redirectUri },
+      },
+      { purpose: "Easel gateway", scopes, dangerouslyAllowInsecureHttp },
+    );
     const perUser = userCredentials(strategy, options.store, clientSettings);
     credentials = perUser;
     sessionPlugin = useUserSession({

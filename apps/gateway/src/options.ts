@@ -3,6 +3,7 @@ import type { CanvasClientOptions } from "@easel/canvas-client";
 import type { TokenStore } from "@easel/token-store";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { z } from "zod";
 import type { ManagedCredential } from "./credentials.js";
 
 /** graphql-armor limits. Every request is validated against them before it runs. */
@@ -205,11 +206,195 @@ export const DEFAULT_LIMITS: Readonly<NormalizedLimits> = Object.freeze({
   maxDirectives: 30,
 });
 
-function invalid(option: string, expected: string, received: unknown, secret = false): TypeError {
-  const shown = secret ? "(value hidden)" : describe(received);
-  const error = new TypeError(`Gateway option "${option}" must be ${expected}; received ${shown}`);
-  (error as TypeError & { code: string }).code = "ERR_INVALID_ARG_VALUE";
-  return error;
+/** Options whose values are credentials: an error names them but never shows what was received. */
+const SECRET_OPTIONS = new Set(["auth", "apiKeys", "apiKeys[]", "sessionSecret", "oauth.clientSecret"]);
+/** Marks a custom issue whose received value must not be shown (a URL with credentials). */
+const HIDE_VALUE = { hideValue: true };
+
+/** Every issue of `schema` says `expected`: the phrase the option's error shows. */
+function expecting(expected: string) {
+  return { error: expected };
+}
+
+function intIn(min: number, max: number) {
+  const expected = expecting(`an integer from ${min} to ${max}`);
+  return z.number(expected).int(expected).min(min, expected).max(max, expected);
+}
+
+const bool = z.boolean(expecting("a boolean"));
+
+function nonEmptyString() {
+  const expected = expecting("a non-empty string");
+  return z.string(expected).min(1, expected);
+}
+
+const httpUrl = z.string(expecting("an absolute http(s) URL")).transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.issues.push({ code: "custom", message: "an absolute http(s) URL", input: value });
+    return z.NEVER;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    ctx.issues.push({ code: "custom", message: "an http(s) URL", input: value });
+    return z.NEVER;
+  }
+  if (url.username || url.password) {
+    ctx.issues.push({
+      code: "custom",
+      message: "a URL without credentials",
+      input: value,
+      params: HIDE_VALUE,
+    });
+    return z.NEVER;
+  }
+  return url.toString().replace(/\/+$/, "");
+});
+
+function originOf(value: string): string | undefined {
+  try {
+    return new URL(value).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+const commonSchema = z.object({
+  canvasBaseUrl: httpUrl,
+  graphqlEndpoint: z
+    .string(expecting('a path such as "/graphql"'))
+    .regex(/^\/[\w/-]*$/, expecting('a path such as "/graphql"'))
+    .default("/graphql"),
+  corsOrigins: z
+    .array(
+      z
+        .string(expecting('an exact origin such as "https://app.example.edu" (no "*")'))
+        .refine(
+          (origin) => origin !== "*" && originOf(origin) === origin,
+          expecting('an exact origin such as "https://app.example.edu" (no "*")'),
+        ),
+      expecting("an array of origins"),
+    )
+    .default([]),
+  graphiql: z
+    .union(
+      [z.boolean(), z.object({ defaultQuery: z.string().optional(), title: z.string().optional() })],
+      expecting("a boolean or { defaultQuery, title }"),
+    )
+    .default(false),
+  introspection: bool.default(false),
+  limits: z
+    .object(
+      {
+        maxDepth: intIn(1, 100).default(DEFAULT_LIMITS.maxDepth),
+        maxCost: intIn(1, 10_000_000).default(DEFAULT_LIMITS.maxCost),
+        maxAliases: intIn(0, 1000).default(DEFAULT_LIMITS.maxAliases),
+        maxTokens: intIn(10, 1_000_000).default(DEFAULT_LIMITS.maxTokens),
+        maxDirectives: intIn(0, 1000).default(DEFAULT_LIMITS.maxDirectives),
+      },
+      expecting("an object of limits"),
+    )
+    .default(DEFAULT_LIMITS),
+  requestTimeoutMs: intIn(1, 3_600_000).default(30_000),
+  logger: z
+    .union(
+      [z.literal(false), z.custom<Logger>((v) => typeof (v as Partial<Logger> | null)?.child === "function")],
+      expecting("a pino logger or false"),
+    )
+    .optional(),
+  metricsRegistry: z.custom<Registry>().optional(),
+  processMetrics: bool.default(false),
+  canvasClient: z.custom<CanvasClientTuning>().optional(),
+  readinessCacheMs: intIn(0, 3_600_000).default(5_000),
+  readinessTimeoutMs: intIn(1, 60_000).default(2_000),
+  loaderStrategy: z
+    .enum(["batched", "naive-per-student"], expecting('"batched" or "naive-per-student"'))
+    .default("batched"),
+  listCacheTtlSeconds: intIn(0, 86_400).default(60),
+  listCacheMaxEntries: intIn(1, 1_000_000).default(1_000),
+  listCacheMaxRows: intIn(1, 100_000_000).default(250_000),
+  clock: z
+    .custom<() => number>((v) => typeof v === "function", expecting("a function returning milliseconds"))
+    .optional(),
+});
+
+function isProvider(auth: unknown): auth is TokenProvider {
+  const candidate = auth as Partial<TokenProvider> | null;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.getAccessToken === "function" &&
+    typeof candidate.handleUnauthorized === "function"
+  );
+}
+
+function isManaged(auth: unknown): auth is ManagedCredential {
+  const candidate = auth as Partial<ManagedCredential> | null;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    "strategy" in candidate &&
+    typeof candidate.strategy === "object" &&
+    typeof candidate.store?.get === "function"
+  );
+}
+
+const isTokenStore = (v: unknown) =>
+  typeof v === "object" && v !== null && typeof (v as Partial<TokenStore>).get === "function";
+
+const serviceSchema = z.object({
+  auth: z.custom<ManagedCredential | TokenProvider | string>(
+    (auth) => isProvider(auth) || isManaged(auth) || (typeof auth === "string" && auth.length > 0),
+    expecting("{ strategy, store, key }, a TokenProvider or a developer token"),
+  ),
+  apiKeys: z
+    .array(
+      z
+        .string(expecting("strings of at least 16 characters without spaces or commas"))
+        .min(16, expecting("strings of at least 16 characters without spaces or commas"))
+        .regex(/^[^\s,]*$/, expecting("strings of at least 16 characters without spaces or commas")),
+      expecting("a non-empty array of keys (EASEL_GATEWAY_KEYS)"),
+    )
+    .min(1, expecting("a non-empty array of keys (EASEL_GATEWAY_KEYS)")),
+  store: z
+    .custom<TokenStore>((v) => v === undefined || isTokenStore(v), expecting("a TokenStore"))
+    .optional(),
+  storeKey: nonEmptyString().default("default"),
+});
+
+const userSchema = z.object({
+  oauth: z.object(
+    {
+      clientId: nonEmptyString(),
+      clientSecret: nonEmptyString(),
+      redirectUri: httpUrl.optional(),
+      scopes: z
+        .array(z.string(expecting("an array of scope names")), expecting("an array of scope names"))
+        .default([]),
+      dangerouslyAllowInsecureHttp: bool.default(false),
+    },
+    expecting("{ clientId, clientSecret }"),
+  ),
+  store: z.custom<TokenStore>(isTokenStore, expecting("a TokenStore")),
+  sessionSecret: nonEmptyString().min(32, expecting("at least 32 characters")),
+  sessionTtlSeconds: intIn(60, 30 * 86400).default(8 * 3600),
+  secureCookies: z.union([z.boolean(), z.literal("auto")], expecting('a boolean or "auto"')).default("auto"),
+  trustProxy: bool.default(false),
+});
+
+/** `["limits", "maxDepth"]` -> `limits.maxDepth`; an array element is `corsOrigins[]`. */
+function optionName(path: readonly PropertyKey[]): string {
+  return path
+    .map((part) => (typeof part === "number" ? "[]" : `.${String(part)}`))
+    .join("")
+    .slice(1);
+}
+
+function received(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const part of path) value = (value as Record<PropertyKey, unknown> | null | undefined)?.[part];
+  return value;
 }
 
 function describe(value: unknown): string {
@@ -221,186 +406,80 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-function int(option: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(option, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
+function invalid(option: string, expected: string, shown: string): TypeError {
+  const error = new TypeError(`Gateway option "${option}" must be ${expected}; received ${shown}`);
+  (error as TypeError & { code: string }).code = "ERR_INVALID_ARG_VALUE";
+  return error;
 }
 
-function bool(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw invalid(option, "a boolean", value);
-  return value;
-}
-
-function httpUrl(option: string, value: unknown): string {
-  if (typeof value !== "string") throw invalid(option, "an absolute http(s) URL", value);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalid(option, "an absolute http(s) URL", value);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid(option, "an http(s) URL", value);
-  if (url.username || url.password)
-    throw invalid(option, "a URL without credentials", "(value hidden)", true);
-  return url.toString().replace(/\/+$/, "");
-}
-
-function originOf(value: string): string | undefined {
-  try {
-    return new URL(value).origin;
-  } catch {
-    return undefined;
-  }
-}
-
-function nonEmptyString(option: string, value: unknown, secret = false): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw invalid(option, "a non-empty string", value, secret);
-  }
-  return value;
+/** Parses with `schema`, or throws the TypeError of the first issue: the option, what it must be, what came. */
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const option = optionName(issue.path);
+  const hidden =
+    SECRET_OPTIONS.has(option) ||
+    (issue.code === "custom" && (issue.params as typeof HIDE_VALUE | undefined)?.hideValue === true);
+  throw invalid(option, issue.message, hidden ? "(value hidden)" : describe(received(input, issue.path)));
 }
 
 /** Validates every option once (DataLoader style); nothing is re-checked per request. */
 export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOptions {
-  if (typeof options !== "object" || options === null) throw invalid("options", "an object", options);
-  const graphqlEndpoint = options.graphqlEndpoint ?? "/graphql";
-  if (typeof graphqlEndpoint !== "string" || !/^\/[\w/-]*$/.test(graphqlEndpoint)) {
-    throw invalid("graphqlEndpoint", 'a path such as "/graphql"', graphqlEndpoint);
-  }
-  const corsOrigins = options.corsOrigins ?? [];
-  if (!Array.isArray(corsOrigins)) throw invalid("corsOrigins", "an array of origins", corsOrigins);
-  for (const origin of corsOrigins) {
-    if (typeof origin !== "string" || origin === "*" || originOf(origin) !== origin) {
-      throw invalid("corsOrigins[]", 'an exact origin such as "https://app.example.edu" (no "*")', origin);
-    }
-  }
-  let graphiql: NormalizedCommon["graphiql"] = false;
-  if (options.graphiql === true) graphiql = { title: "Easel GraphQL" };
-  else if (typeof options.graphiql === "object" && options.graphiql !== null) {
-    graphiql = {
-      title: options.graphiql.title ?? "Easel GraphQL",
-      defaultQuery: options.graphiql.defaultQuery,
-    };
-  } else if (options.graphiql !== undefined && options.graphiql !== false) {
-    throw invalid("graphiql", "a boolean or { defaultQuery, title }", options.graphiql);
-  }
-  const limits = options.limits ?? {};
-  const loaderStrategy = options.loaderStrategy ?? "batched";
-  if (loaderStrategy !== "batched" && loaderStrategy !== "naive-per-student") {
-    throw invalid("loaderStrategy", '"batched" or "naive-per-student"', loaderStrategy);
-  }
-  if (
-    options.logger !== undefined &&
-    options.logger !== false &&
-    typeof options.logger?.child !== "function"
-  ) {
-    throw invalid("logger", "a pino logger or false", options.logger);
-  }
-  if (options.clock !== undefined && typeof options.clock !== "function") {
-    throw invalid("clock", "a function returning milliseconds", options.clock);
-  }
+  if (typeof options !== "object" || options === null)
+    throw invalid("options", "an object", describe(options));
+  const c = parse(commonSchema, options);
   const common: NormalizedCommon = {
-    canvasBaseUrl: httpUrl("canvasBaseUrl", options.canvasBaseUrl),
-    graphqlEndpoint,
-    corsOrigins: [...corsOrigins],
-    graphiql,
-    introspection: bool("introspection", options.introspection, false),
-    limits: {
-      maxDepth: int("limits.maxDepth", limits.maxDepth, DEFAULT_LIMITS.maxDepth, 1, 100),
-      maxCost: int("limits.maxCost", limits.maxCost, DEFAULT_LIMITS.maxCost, 1, 10_000_000),
-      maxAliases: int("limits.maxAliases", limits.maxAliases, DEFAULT_LIMITS.maxAliases, 0, 1000),
-      maxTokens: int("limits.maxTokens", limits.maxTokens, DEFAULT_LIMITS.maxTokens, 10, 1_000_000),
-      maxDirectives: int("limits.maxDirectives", limits.maxDirectives, DEFAULT_LIMITS.maxDirectives, 0, 1000),
-    },
-    requestTimeoutMs: int("requestTimeoutMs", options.requestTimeoutMs, 30_000, 1, 3_600_000),
-    logger: options.logger === false ? undefined : options.logger,
-    metricsRegistry: options.metricsRegistry,
-    processMetrics: bool("processMetrics", options.processMetrics, false),
-    canvasClient: { ...(options.canvasClient ?? {}) },
-    readinessCacheMs: int("readinessCacheMs", options.readinessCacheMs, 5_000, 0, 3_600_000),
-    readinessTimeoutMs: int("readinessTimeoutMs", options.readinessTimeoutMs, 2_000, 1, 60_000),
-    loaderStrategy,
+    canvasBaseUrl: c.canvasBaseUrl,
+    graphqlEndpoint: c.graphqlEndpoint,
+    corsOrigins: c.corsOrigins,
+    graphiql:
+      c.graphiql === false
+        ? false
+        : c.graphiql === true
+          ? { title: "Easel GraphQL" }
+          : { title: c.graphiql.title ?? "Easel GraphQL", defaultQuery: c.graphiql.defaultQuery },
+    introspection: c.introspection,
+    limits: c.limits,
+    requestTimeoutMs: c.requestTimeoutMs,
+    logger: c.logger === false ? undefined : c.logger,
+    metricsRegistry: c.metricsRegistry,
+    processMetrics: c.processMetrics,
+    canvasClient: { ...(c.canvasClient ?? {}) },
+    readinessCacheMs: c.readinessCacheMs,
+    readinessTimeoutMs: c.readinessTimeoutMs,
+    loaderStrategy: c.loaderStrategy,
     listCache: {
-      ttlMs: int("listCacheTtlSeconds", options.listCacheTtlSeconds, 60, 0, 86_400) * 1000,
-      maxEntries: int("listCacheMaxEntries", options.listCacheMaxEntries, 1_000, 1, 1_000_000),
-      maxRows: int("listCacheMaxRows", options.listCacheMaxRows, 250_000, 1, 100_000_000),
-      now: options.clock ?? (() => performance.now()),
+      ttlMs: c.listCacheTtlSeconds * 1000,
+      maxEntries: c.listCacheMaxEntries,
+      maxRows: c.listCacheMaxRows,
+      now: c.clock ?? (() => performance.now()),
     },
   };
-
   if (options.mode === "service") {
-    const auth = options.auth;
-    const isProvider =
-      typeof auth === "object" &&
-      auth !== null &&
-      typeof (auth as Partial<TokenProvider>).getAccessToken === "function" &&
-      typeof (auth as Partial<TokenProvider>).handleUnauthorized === "function";
-    const isManaged =
-      typeof auth === "object" &&
-      auth !== null &&
-      "strategy" in auth &&
-      typeof auth.strategy === "object" &&
-      typeof auth.store?.get === "function";
-    if (!isProvider && !isManaged && (typeof auth !== "string" || auth.length === 0)) {
-      throw invalid("auth", "{ strategy, store, key }, a TokenProvider or a developer token", auth, true);
-    }
-    if (!Array.isArray(options.apiKeys) || options.apiKeys.length === 0) {
-      throw invalid("apiKeys", "a non-empty array of keys (EASEL_GATEWAY_KEYS)", options.apiKeys, true);
-    }
-    for (const key of options.apiKeys) {
-      if (typeof key !== "string" || key.length < 16 || /[\s,]/.test(key)) {
-        throw invalid("apiKeys[]", "strings of at least 16 characters without spaces or commas", key, true);
-      }
-    }
+    const service = parse(serviceSchema, options);
     return {
       ...common,
       mode: "service",
-      auth,
-      apiKeys: [...options.apiKeys],
-      store: options.store,
-      storeKey: options.storeKey ?? "default",
+      auth: service.auth,
+      apiKeys: service.apiKeys,
+      store: service.store,
+      storeKey: service.storeKey,
     };
   }
   if (options.mode === "user") {
-    const oauth = options.oauth;
-    if (typeof oauth !== "object" || oauth === null)
-      throw invalid("oauth", "{ clientId, clientSecret }", oauth);
-    const store = options.store;
-    if (typeof store !== "object" || store === null || typeof store.get !== "function") {
-      throw invalid("store", "a TokenStore", store);
-    }
-    const sessionSecret = nonEmptyString("sessionSecret", options.sessionSecret, true);
-    if (sessionSecret.length < 32)
-      throw invalid("sessionSecret", "at least 32 characters", "(value hidden)", true);
-    const secureCookies = options.secureCookies ?? "auto";
-    if (secureCookies !== "auto" && typeof secureCookies !== "boolean") {
-      throw invalid("secureCookies", 'a boolean or "auto"', secureCookies);
-    }
+    const user = parse(userSchema, options);
     return {
       ...common,
       mode: "user",
-      oauth: {
-        clientId: nonEmptyString("oauth.clientId", oauth.clientId),
-        clientSecret: nonEmptyString("oauth.clientSecret", oauth.clientSecret, true),
-        redirectUri:
-          oauth.redirectUri === undefined ? undefined : httpUrl("oauth.redirectUri", oauth.redirectUri),
-        scopes: [...(oauth.scopes ?? [])],
-        dangerouslyAllowInsecureHttp: bool(
-          "oauth.dangerouslyAllowInsecureHttp",
-          oauth.dangerouslyAllowInsecureHttp,
-          false,
-        ),
-      },
-      store,
-      sessionSecret,
-      sessionTtlSeconds: int("sessionTtlSeconds", options.sessionTtlSeconds, 8 * 3600, 60, 30 * 86400),
-      secureCookies,
-      trustProxy: bool("trustProxy", options.trustProxy, false),
+      oauth: { ...user.oauth, redirectUri: user.oauth.redirectUri },
+      store: user.store,
+      sessionSecret: user.sessionSecret,
+      sessionTtlSeconds: user.sessionTtlSeconds,
+      secureCookies: user.secureCookies,
+      trustProxy: user.trustProxy,
     };
   }
-  throw invalid("mode", '"service" or "user"', (options as { mode?: unknown }).mode);
+  const mode = (options as { mode?: unknown }).mode;
+  throw invalid("mode", '"service" or "user"', describe(mode));
 }

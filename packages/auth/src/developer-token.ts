@@ -1,5 +1,5 @@
+import { type Clock, nowSeconds, systemClock } from "@easel/clock";
 import type { TokenRecord } from "@easel/token-store";
-import { type Clock, nowSeconds, systemClock } from "./clock.js";
 import {
   invalidArgument,
   ReauthorizationRequiredError,

@@ -1,4 +1,5 @@
-export type { Clock } from "./clock.js";
+/** Re-exported for code written against auth's former own `Clock`: it is `@easel/clock`'s. */
+export { type Clock, systemClock } from "@easel/clock";
 export {
   type AccessTokenInfo,
   type DeveloperTokenOptions,
@@ -32,12 +33,11 @@ export {
 } from "./oauth.js";
 export { staticTokenProvider, type TokenProvider } from "./provider.js";
 export type { AuthStrategy, CallOptions, RevokeOutcome } from "./strategy.js";
+export { type RevokeResult, TokenAdmin, type TokenStatus } from "./token-admin.js";
 export {
   type RefreshReason,
-  type RevokeResult,
   TokenManager,
   type TokenManagerEvent,
   type TokenManagerOptions,
   type TokenManagerStats,
-  type TokenStatus,
 } from "./token-manager.js";

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { type Clock, systemClock } from "@easel/clock";
 import type { TokenRecord } from "@easel/token-store";
 import * as client from "openid-client";
-import { type Clock, systemClock } from "./clock.js";
 import {
   invalidArgument,
   OAuthError,

@@ -1,5 +1,5 @@
+import { type Clock, nowSeconds } from "@easel/clock";
 import type { TokenRecord } from "@easel/token-store";
-import { type Clock, nowSeconds } from "./clock.js";
 
 /**
  * Builds the record to store from a token endpoint answer. Canvas's extra fields (`user`,

@@ -1,18 +1,12 @@
+import { backoffDelay, type Clock, raceAbort, systemClock } from "@easel/clock";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
-import { type Clock, systemClock } from "./clock.js";
-import type { AccessTokenInfo, DeveloperTokenStrategy, RotateOptions } from "./developer-token.js";
-import {
-  AuthError,
-  invalidArgument,
-  ReauthorizationRequiredError,
-  RefreshFailedError,
-  TokenApiError,
-} from "./errors.js";
+import type { DeveloperTokenStrategy } from "./developer-token.js";
+import { AuthError, invalidArgument, ReauthorizationRequiredError, RefreshFailedError } from "./errors.js";
 import { type AuthLogger, silentLogger } from "./logger.js";
 import type { TokenProvider } from "./provider.js";
 import { isoFromEpochSeconds, secondsLeft } from "./record.js";
-import type { AuthStrategy, CallOptions, RevokeOutcome } from "./strategy.js";
-import { asError, nonNegativeInteger, positiveNumber, sleep } from "./util.js";
+import type { AuthStrategy, CallOptions } from "./strategy.js";
+import { asError, nonNegativeInteger, positiveNumber } from "./util.js";
 
 /** Options of {@link TokenManager}. Validated once, in the constructor. */
 export interface TokenManagerOptions {
@@ -26,7 +20,10 @@ export interface TokenManagerOptions {
    * @default 300
    */
   bufferSeconds?: number | undefined;
-  /** Where "now" comes from when judging expiry. @default the system clock */
+  /**
+   * Where "now" comes from when judging expiry, and what waits between refresh retries.
+   * @default systemClock (from `@easel/clock`)
+   */
   clock?: Clock | undefined;
   /** Receives one line per refresh (operation, outcome, timing), never a secret. @default silent */
   logger?: AuthLogger | undefined;
@@ -91,34 +88,6 @@ export interface TokenManagerStats {
   lockWaitMs: number;
 }
 
-/** What `easel token show` prints: no token, refresh token or secret. */
-export interface TokenStatus {
-  key: string;
-  kind: AuthStrategy["kind"];
-  present: boolean;
-  /**
-   * `valid`: usable for longer than the buffer. `refresh-due`: within the buffer (refreshed on
-   * next use). `expired`: past its expiry. `no-expiry`: no timer (developer tokens, keys that do
-   * not auto-expire). `missing`: nothing stored.
-   */
-  state: "missing" | "valid" | "refresh-due" | "expired" | "no-expiry";
-  hasRefreshToken: boolean;
-  expiresAt: string | undefined;
-  expiresInSeconds: number | undefined;
-  user: { id: number; name?: string | undefined } | undefined;
-  scope: string | undefined;
-  canvasRegion: string | undefined;
-  /** Access Tokens API details (developer tokens, `inspect()` only). */
-  accessToken?: AccessTokenInfo | undefined;
-}
-
-export interface RevokeResult extends RevokeOutcome {
-  /** A record was stored under the key. */
-  present: boolean;
-  /** The record was deleted from the store. */
-  deleted: boolean;
-}
-
 interface Refusal {
   /** The credential Canvas refused: the refresh token, or the access token when there is none. */
   credential: string;
@@ -128,11 +97,43 @@ interface Refusal {
 const WARNING_INTERVAL_MS = 6 * 3600 * 1000;
 
 /**
+ * What `TokenAdmin` needs of a manager it administers, beyond the public surface: the same store,
+ * clock and lock settings, the shared refresh flight, and a way to tell the manager what its
+ * administration changed. Kept off the public surface (a module-level map, not a method).
+ */
+export interface ManagerInternals {
+  readonly store: TokenStore;
+  readonly clock: Clock;
+  readonly logger: AuthLogger;
+  readonly bufferSeconds: number;
+  readonly lockOptions: { ttlMs: number; waitMs: number };
+  /** A refresh whatever the expiry, through the manager's single flight and fleet lock. */
+  forceRefresh(signal: AbortSignal | undefined): Promise<TokenRecord>;
+  /**
+   * The stored record changed under the lock (`record`), or was deleted (`undefined`).
+   * `newCredential`: Canvas issued a new credential, so an earlier refusal no longer applies.
+   */
+  replaced(record: TokenRecord | undefined, newCredential?: boolean): void;
+}
+
+const internalsOf = new WeakMap<TokenManager, ManagerInternals>();
+
+/** The internals of a manager built by this package; a `TypeError` for anything else. */
+export function managerInternals(manager: TokenManager): ManagerInternals {
+  const internals = internalsOf.get(manager);
+  if (!internals) throw invalidArgument("TokenAdmin needs a TokenManager from @easel/auth");
+  return internals;
+}
+
+/**
  * Hands out Canvas access tokens and keeps them alive: refreshes a token before it has less
  * than `bufferSeconds` left, and after Canvas rejects it. One refresh in flight per key per
  * process (a shared promise) and per fleet (`store.withLock(key)`, then a re-read: a process
  * that finds the record already refreshed uses it). The new record is stored before the lock
  * is released. A refusal for good leaves the stored record exactly as it was.
+ *
+ * What a person does to a credential (forced refresh, rotation, revocation, status) is
+ * `TokenAdmin`'s job, built over a manager so both share one flight and one cache.
  *
  * @example
  * ```ts
@@ -185,6 +186,18 @@ export class TokenManager implements TokenProvider {
     this.#retries = nonNegativeInteger(options.refreshRetries, 3, "refreshRetries");
     this.#retryDelayMs = nonNegative(options.retryDelayMs, 500, "retryDelayMs");
     this.#onEvent = options.onEvent;
+    internalsOf.set(this, {
+      store,
+      clock: this.#clock,
+      logger: this.#logger,
+      bufferSeconds: this.#bufferSeconds,
+      lockOptions: { ttlMs: this.#lockTtlMs, waitMs: this.#lockWaitMs },
+      forceRefresh: (signal) => this.#refreshOnce({ reason: "forced" }, signal),
+      replaced: (record, newCredential = false) => {
+        this.#cached = record;
+        if (newCredential) this.#refusal = undefined;
+      },
+    });
   }
 
   /** The command that re-authorizes this key, e.g. `easel login --key ci`. */
@@ -234,136 +247,6 @@ export class TokenManager implements TokenProvider {
     });
   }
 
-  /** Refreshes now, whatever the expiry (`easel token refresh`). Returns the new status. */
-  async refresh(options: CallOptions = {}): Promise<TokenStatus> {
-    if (!this.strategy.refreshable) {
-      throw invalidArgument("a developer token cannot be refreshed; regenerate it with rotate()");
-    }
-    const record = await this.#refreshOnce({ reason: "forced" }, options.signal);
-    return this.#statusOf(record);
-  }
-
-  /** The stored record's status, from the store alone (no request to Canvas). */
-  async status(): Promise<TokenStatus> {
-    const record = await this.#store.get(this.key);
-    return this.#statusOf(record);
-  }
-
-  /**
-   * `status()` plus what Canvas says about a developer token (its permanent expiry, which is
-   * then recorded as `expires_at` so later runs warn without asking Canvas). Warns through the
-   * logger when the token expires within the strategy's window.
-   */
-  async inspect(options: CallOptions = {}): Promise<TokenStatus> {
-    const record = await this.#store.get(this.key);
-    if (!record || !isDeveloperToken(this.strategy)) return this.#statusOf(record);
-    const info = await this.strategy.inspect(record, options);
-    const expiresAt = info.expiresAt ? Date.parse(info.expiresAt) / 1000 : undefined;
-    let current = record;
-    if (expiresAt !== record.expires_at) {
-      current = await this.#store.withLock(
-        this.key,
-        async () => {
-          const latest = await this.#store.get(this.key);
-          if (!latest || latest.access_token !== record.access_token) return latest ?? record;
-          const updated: TokenRecord = { ...latest };
-          if (expiresAt === undefined) delete updated.expires_at;
-          else updated.expires_at = expiresAt;
-          if (info.id !== undefined) updated.token_id = info.id;
-          await this.#store.set(this.key, updated);
-          return updated;
-        },
-        this.#lockOptions(),
-      );
-      this.#cached = current;
-    }
-    return { ...this.#statusOf(current), accessToken: info };
-  }
-
-  /**
-   * Regenerates a developer token through the Access Tokens API and stores the new one under the
-   * lock. **The old token stops working as soon as Canvas answers**: if the store write fails the
-   * error says so, and the only fix is a new token from Canvas (`easel token import`).
-   */
-  async rotate(options: RotateOptions = {}): Promise<TokenStatus> {
-    const strategy = this.strategy;
-    if (!isDeveloperToken(strategy)) {
-      throw invalidArgument("rotate() regenerates developer tokens; OAuth tokens are renewed with refresh()");
-    }
-    const started = performance.now();
-    return this.#store.withLock(
-      this.key,
-      async () => {
-        const current = await this.#read();
-        const next = await strategy.rotate(current, options);
-        try {
-          await this.#store.set(this.key, next);
-        } catch (error) {
-          this.#logger.error(
-            { op: "rotate", key: this.key, outcome: "store-failed", ms: elapsed(started) },
-            "Canvas regenerated the developer token but the store write failed",
-          );
-          throw new TokenApiError(
-            "Canvas regenerated the developer token but it could not be stored, and the old token no " +
-              "longer works: create a new token in Canvas (Account > Settings > New access token) and " +
-              "run `easel token import`.",
-            { cause: error },
-          );
-        }
-        this.#cached = next;
-        this.#refusal = undefined;
-        this.#logger.info(
-          { op: "rotate", key: this.key, outcome: "rotated", ms: elapsed(started) },
-          "token rotated",
-        );
-        return this.#statusOf(next);
-      },
-      this.#lockOptions(),
-    );
-  }
-
-  /**
-   * Revokes the credential at Canvas and deletes the record (`easel logout`). An OAuth token
-   * past its expiry is refreshed first, since Canvas revokes with the access token itself. A
-   * credential Canvas no longer accepts counts as revoked (`alreadyInvalid`).
-   */
-  async revoke(options: CallOptions & { deleteRecord?: boolean } = {}): Promise<RevokeResult> {
-    const started = performance.now();
-    return this.#store.withLock(
-      this.key,
-      async () => {
-        let current = await this.#store.get(this.key);
-        if (!current) return { present: false, revoked: false, alreadyInvalid: false, deleted: false };
-        let outcome: RevokeOutcome | undefined;
-        if (this.strategy.refreshable && this.#expired(current)) {
-          try {
-            current = await this.strategy.refresh(current, options);
-            // Stored first: a rotating refresh token must not be lost if the revocation fails.
-            await this.#store.set(this.key, current);
-          } catch (error) {
-            if (!(error instanceof ReauthorizationRequiredError)) throw error;
-            outcome = { revoked: false, alreadyInvalid: true };
-          }
-        }
-        outcome ??= await this.strategy.revoke(current, options);
-        const deleted = options.deleteRecord === false ? false : await this.#store.delete(this.key);
-        this.#cached = undefined;
-        this.#logger.info(
-          {
-            op: "revoke",
-            key: this.key,
-            outcome: outcome.revoked ? "revoked" : "already-invalid",
-            deleted,
-            ms: elapsed(started),
-          },
-          "credential revoked",
-        );
-        return { present: true, ...outcome, deleted };
-      },
-      this.#lockOptions(),
-    );
-  }
-
   #handOut(record: TokenRecord): string {
     this.#cached = record;
     if (!this.strategy.refreshable) this.#maybeWarn(record);
@@ -390,15 +273,10 @@ export class TokenManager implements TokenProvider {
     return this.strategy.refreshable ? left > this.#bufferSeconds : left > 0;
   }
 
-  #expired(record: TokenRecord): boolean {
-    const left = secondsLeft(record, this.#clock);
-    return left !== undefined && left <= 0;
-  }
-
   async #join(signal: AbortSignal | undefined): Promise<TokenRecord> {
     this.#stats.joined++;
     this.#emit({ type: "joined", key: this.key });
-    return abortable(this.#flight!, signal);
+    return raceAbort(this.#flight!, signal);
   }
 
   /** One refresh per key per process: callers arriving meanwhile share its promise. */
@@ -411,7 +289,7 @@ export class TokenManager implements TokenProvider {
       if (this.#flight === flight) this.#flight = undefined;
     });
     this.#flight = flight;
-    return abortable(flight, signal);
+    return raceAbort(flight, signal);
   }
 
   async #refreshUnderLock(request: { reason: RefreshReason; rejected?: string }): Promise<TokenRecord> {
@@ -481,7 +359,8 @@ export class TokenManager implements TokenProvider {
           throw reauth;
         }
         const retryable = error instanceof RefreshFailedError && error.retryable;
-        const delay = this.#backoff(attempt);
+        // Uncapped: the budget below decides whether a delay is waited at all.
+        const delay = backoffDelay(attempt, { baseMs: this.#retryDelayMs, maxMs: Number.POSITIVE_INFINITY });
         if (retryable && attempt <= this.#retries && elapsed(started) + delay < budgetMs) {
           this.#logger.warn(
             {
@@ -494,7 +373,7 @@ export class TokenManager implements TokenProvider {
             },
             "token refresh failed transiently; retrying",
           );
-          await sleep(delay);
+          await this.#clock.sleep(delay);
           continue;
         }
         this.#stats.failures++;
@@ -515,11 +394,6 @@ export class TokenManager implements TokenProvider {
         throw error;
       }
     }
-  }
-
-  #backoff(attempt: number): number {
-    const base = this.#retryDelayMs * 2 ** (attempt - 1);
-    return Math.round(base / 2 + Math.random() * (base / 2));
   }
 
   #report(
@@ -566,45 +440,6 @@ export class TokenManager implements TokenProvider {
     this.#emit({ type: "expiry-warning", key: this.key, expiresAt });
   }
 
-  #statusOf(record: TokenRecord | undefined): TokenStatus {
-    if (!record) {
-      return {
-        key: this.key,
-        kind: this.strategy.kind,
-        present: false,
-        state: "missing",
-        hasRefreshToken: false,
-        expiresAt: undefined,
-        expiresInSeconds: undefined,
-        user: undefined,
-        scope: undefined,
-        canvasRegion: undefined,
-      };
-    }
-    const left = secondsLeft(record, this.#clock);
-    const state: TokenStatus["state"] =
-      left === undefined
-        ? "no-expiry"
-        : left <= 0
-          ? "expired"
-          : this.strategy.refreshable && left <= this.#bufferSeconds
-            ? "refresh-due"
-            : "valid";
-    const user = record.user;
-    return {
-      key: this.key,
-      kind: this.strategy.kind,
-      present: true,
-      state,
-      hasRefreshToken: typeof record.refresh_token === "string" && record.refresh_token !== "",
-      expiresAt: isoFromEpochSeconds(record.expires_at),
-      expiresInSeconds: left === undefined ? undefined : Math.round(left),
-      user: user ? { id: user.id, name: user.name } : undefined,
-      scope: typeof record.scope === "string" ? record.scope : undefined,
-      canvasRegion: typeof record.canvas_region === "string" ? record.canvas_region : undefined,
-    };
-  }
-
   #lockOptions(): { ttlMs: number; waitMs: number } {
     return { ttlMs: this.#lockTtlMs, waitMs: this.#lockWaitMs };
   }
@@ -616,12 +451,6 @@ export class TokenManager implements TokenProvider {
       // A metrics hook must never break token handling.
     }
   }
-}
-
-function isDeveloperToken(strategy: AuthStrategy): strategy is DeveloperTokenStrategy {
-  return (
-    strategy.kind === "developer-token" && typeof (strategy as DeveloperTokenStrategy).rotate === "function"
-  );
 }
 
 function credentialOf(record: TokenRecord): string {
@@ -638,26 +467,7 @@ function nonNegative(value: unknown, fallback: number, name: string): number {
   return value;
 }
 
-function elapsed(started: number): number {
+/** Milliseconds since `started` (a `performance.now()` reading), rounded. */
+export function elapsed(started: number): number {
   return Math.round(performance.now() - started);
-}
-
-/** Stops waiting when the caller's signal aborts; the shared refresh itself goes on. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(asError(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(asError(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -34,22 +34,3 @@ export function messageSuffix(body: unknown): string {
 export function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
-
-/** Sleeps, unless the signal aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(asError(signal.reason));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(asError(signal?.reason));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}

@@ -1,11 +1,13 @@
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import type { ManualClock } from "@easel/clock";
 import { MemoryStore, type TokenRecord } from "@easel/token-store";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { oauth, TokenManager } from "../src/index.js";
-import { canvasGet } from "./helpers.js";
+import { oauth, TokenAdmin, TokenManager } from "../src/index.js";
+import { canvasGet, clockWithSim } from "./helpers.js";
 
 let sim: CanvasSim;
-const clock = { now: () => sim.now() };
+let clock: ManualClock;
+let advance: (seconds: number) => void;
 
 beforeAll(async () => {
   sim = await createCanvasSim({
@@ -15,6 +17,7 @@ beforeAll(async () => {
     throttle: false,
     freezeClock: true,
   });
+  ({ clock, advance } = clockWithSim(sim));
 });
 afterAll(async () => {
   await sim?.close();
@@ -33,15 +36,15 @@ function setup(options: { bufferSeconds?: number } = {}) {
   const record: TokenRecord = { ...minted, expires_at: sim.now() / 1000 + minted.expires_in };
   const store = new MemoryStore();
   const manager = new TokenManager(strategy, store, { clock, ...options });
-  return { record, store, manager };
+  return { record, store, manager, admin: new TokenAdmin(manager) };
 }
 
 describe("the refresh buffer", () => {
   it("refreshes a token with less than the buffer left BEFORE using it, so Canvas never sees a 401", async () => {
-    const { record, store, manager } = setup();
+    const { record, store, manager, admin } = setup();
     await store.set("default", record);
-    sim.advanceClock(3600 - 200); // 200 s left < 300 s buffer, still valid at Canvas
-    expect((await manager.status()).state).toBe("refresh-due");
+    advance(3600 - 200); // 200 s left < 300 s buffer, still valid at Canvas
+    expect((await admin.status()).state).toBe("refresh-due");
 
     const token = await manager.getAccessToken();
     expect(token).not.toBe(record.access_token);
@@ -56,19 +59,19 @@ describe("the refresh buffer", () => {
   });
 
   it("does not refresh a token with more than the buffer left", async () => {
-    const { record, store, manager } = setup();
+    const { record, store, manager, admin } = setup();
     await store.set("default", record);
-    sim.advanceClock(3600 - 400);
+    advance(3600 - 400);
     expect(await manager.getAccessToken()).toBe(record.access_token);
     expect(await manager.getAccessToken()).toBe(record.access_token);
     expect(sim.stats().tokenGrants.refresh_token).toBe(0);
-    expect((await manager.status()).state).toBe("valid");
+    expect((await admin.status()).state).toBe("valid");
   });
 
   it("honours a custom buffer", async () => {
     const { record, store, manager } = setup({ bufferSeconds: 900 });
     await store.set("default", record);
-    sim.advanceClock(3600 - 600);
+    advance(3600 - 600);
     expect(await manager.getAccessToken()).not.toBe(record.access_token);
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
   });
@@ -76,7 +79,7 @@ describe("the refresh buffer", () => {
   it("shares one refresh among concurrent callers of one process", async () => {
     const { record, store, manager } = setup();
     await store.set("default", record);
-    sim.advanceClock(3600 + 10);
+    advance(3600 + 10);
     const tokens = await Promise.all(Array.from({ length: 50 }, () => manager.getAccessToken()));
     expect(new Set(tokens).size).toBe(1);
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
@@ -85,12 +88,12 @@ describe("the refresh buffer", () => {
   });
 
   it("treats a record without expires_at as not expiring (refresh only after a 401)", async () => {
-    const { record, store, manager } = setup();
+    const { record, store, manager, admin } = setup();
     const { expires_at: _drop, expires_in: _drop2, ...noExpiry } = record;
     await store.set("default", noExpiry as TokenRecord);
     expect(await manager.getAccessToken()).toBe(record.access_token);
-    expect((await manager.status()).state).toBe("no-expiry");
-    sim.advanceClock(3700);
+    expect((await admin.status()).state).toBe("no-expiry");
+    advance(3700);
     const response = await canvasGet(`${sim.url}/api/v1/users/self`, record.access_token);
     expect(response).toMatchObject({ status: 401, challenged: true });
     const fresh = await manager.handleUnauthorized(record.access_token);
@@ -102,7 +105,7 @@ describe("the refresh buffer", () => {
     const { record, store, manager } = setup();
     await store.set("default", record);
     const other = new TokenManager(manager.strategy, store, { clock });
-    await other.refresh();
+    await new TokenAdmin(other).refresh();
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
     const newer = await manager.handleUnauthorized(record.access_token);
     expect(newer).toBe((await store.get("default"))!.access_token);

@@ -5,7 +5,7 @@ import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
 import { createTokenStore } from "@easel/store-file";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { oauth, ReauthorizationRequiredError, TokenManager } from "../src/index.js";
+import { oauth, ReauthorizationRequiredError, TokenAdmin, TokenManager } from "../src/index.js";
 import { canvasGet, FIXTURES, newFernetKey, tempDir } from "./helpers.js";
 
 const fernetKey = newFernetKey();
@@ -107,7 +107,7 @@ describe("kill -9 between the token endpoint's answer and the end of the store w
       // The next run: takes over the dead process's lock, refreshes again with the same
       // (reusable) refresh token, and the new access token works.
       const manager = new TokenManager(strategy, store, { lockTtlMs: 400, lockWaitMs: 10_000 });
-      await manager.refresh();
+      await new TokenAdmin(manager).refresh();
       const fresh = (await store.get("default"))!;
       expect((await canvasGet(`${sim.url}/api/v1/users/self`, fresh.access_token)).status).toBe(200);
       current = expiredCopy(fresh);
@@ -139,7 +139,7 @@ describe("kill -9 between the token endpoint's answer and the end of the store w
       if (after.access_token === before.access_token) {
         seen.old++;
         expect(after).toEqual(before);
-        const error = await manager.refresh().catch((e: unknown) => e);
+        const error = await new TokenAdmin(manager).refresh().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ReauthorizationRequiredError);
         expect((error as ReauthorizationRequiredError).remedy).toBe("easel login");
         expect((error as Error).message).toMatch(/rotates refresh tokens.*died after Canvas answered/);
@@ -147,7 +147,7 @@ describe("kill -9 between the token endpoint's answer and the end of the store w
       } else {
         seen.new++;
         expect(after.refresh_token).not.toBe(minted.refresh_token);
-        await manager.refresh();
+        await new TokenAdmin(manager).refresh();
         const fresh = (await store.get("default"))!;
         expect((await canvasGet(`${sim.url}/api/v1/users/self`, fresh.access_token)).status).toBe(200);
       }

@@ -1,4 +1,5 @@
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import { ManualClock } from "@easel/clock";
 import { createTokenStore } from "@easel/store-file";
 import { MemoryStore, type TokenStore } from "@easel/token-store";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -6,17 +7,19 @@ import {
   developerToken,
   ReauthorizationRequiredError,
   staticTokenProvider,
+  TokenAdmin,
   TokenApiError,
   TokenManager,
 } from "../src/index.js";
 import { canvasGet, captureLogger, newFernetKey, tempDir } from "./helpers.js";
 
 let sim: CanvasSim;
-const clock = { now: () => sim.now() };
+let clock: ManualClock;
 const DAY_MS = 86_400_000;
 
 beforeAll(async () => {
   sim = await createCanvasSim({ seed: 3, courses: 1, studentsPerCourse: 5, throttle: false });
+  clock = new ManualClock(sim.now());
 });
 afterAll(async () => {
   await sim?.close();
@@ -56,7 +59,7 @@ describe("developer tokens", () => {
     const store = new MemoryStore();
     await store.set("default", dev.recordFor(token));
     const manager = new TokenManager(dev, store, { clock, logger });
-    const status = await manager.inspect();
+    const status = await new TokenAdmin(manager).inspect();
     expect(status.accessToken).toMatchObject({ expiringSoon: true, workflowState: "active" });
     expect(status.accessToken!.expiresInSeconds).toBeGreaterThan(4 * 86_400);
     expect(logger.lines.filter((l) => l.includes('"token-expiry"'))).toHaveLength(1);
@@ -96,7 +99,7 @@ describe("developer tokens", () => {
     const store = new MemoryStore();
     await store.set("default", {
       ...dev.recordFor("expiredtoken1234567890"),
-      expires_at: sim.now() / 1000 - 60,
+      expires_at: clock.now() / 1000 - 60,
     });
     const manager = new TokenManager(dev, store, { clock });
     const error = await manager.getAccessToken().catch((e: unknown) => e);
@@ -122,7 +125,8 @@ describe("developer tokens", () => {
       const token = sim.admin.createDeveloperToken({ userId: 1 });
       await store.set("default", { ...dev.recordFor(token), note: "kept" });
       const manager = new TokenManager(dev, store, { clock });
-      const status = await manager.rotate();
+      const admin = new TokenAdmin(manager);
+      const status = await admin.rotate();
       expect(status).toMatchObject({ present: true, kind: "developer-token", state: "no-expiry" });
       const stored = (await store.get("default"))!;
       expect(stored.access_token).not.toBe(token);
@@ -135,7 +139,7 @@ describe("developer tokens", () => {
         challenged: true,
       });
       // Rotating again addresses the token by its stored id (the hint changed).
-      await manager.rotate();
+      await admin.rotate();
       expect((await store.get("default"))!.access_token).not.toBe(stored.access_token);
     });
 
@@ -146,7 +150,7 @@ describe("developer tokens", () => {
       sim.admin.expireToken(token);
       const manager = new TokenManager(dev, store, { clock });
       // An expired manual token cannot authenticate the PUT either: Canvas says 401.
-      const error = await manager.rotate().catch((e: unknown) => e);
+      const error = await new TokenAdmin(manager).rotate().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ReauthorizationRequiredError);
       expect(await store.get("default")).toEqual(dev.recordFor(token));
     });
@@ -161,7 +165,7 @@ describe("developer tokens", () => {
 
     it("rotate() is only for developer tokens", async () => {
       const manager = new TokenManager(staticStrategy(), store);
-      await expect(manager.rotate()).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+      await expect(new TokenAdmin(manager).rotate()).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
     });
   });
 
@@ -171,7 +175,7 @@ describe("developer tokens", () => {
     const store = new MemoryStore();
     await store.set("default", dev.recordFor(token));
     const manager = new TokenManager(dev, store, { clock });
-    expect(await manager.revoke()).toEqual({
+    expect(await new TokenAdmin(manager).revoke()).toEqual({
       present: true,
       revoked: true,
       alreadyInvalid: false,

@@ -4,6 +4,8 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { CanvasSim } from "@easel/canvas-sim";
+import { ManualClock } from "@easel/clock";
 import { generateKey } from "@easel/fernet";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import type { AuthLogger } from "../src/index.js";
@@ -292,4 +294,41 @@ export class ChildPool {
       if (code !== 0) throw new Error(`child ${i} exited ${code}: ${this.#stderr[i]}`);
     });
   }
+}
+
+/**
+ * A `ManualClock` for a token manager that talks to `sim`: it starts at the simulator's "now", and
+ * `advance(seconds)` moves the simulator and the clock together, so the manager and Canvas agree
+ * on what has expired.
+ */
+export function clockWithSim(sim: CanvasSim): { clock: ManualClock; advance(seconds: number): void } {
+  const clock = new ManualClock(sim.now());
+  return {
+    clock,
+    advance: (seconds) => {
+      sim.advanceClock(seconds);
+      clock.set(clock.now() + seconds * 1000);
+    },
+  };
+}
+
+/**
+ * Settles `work`, waking every sleep it reaches on `clock` (refresh retry backoff) by moving the
+ * clock forward a millisecond at a time: exactly as far as the code chose to wait, never for real.
+ */
+export async function settleWith<T>(clock: ManualClock, work: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = work.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  while (!settled) {
+    await Promise.race([clock.untilSleeping(), done]);
+    while (!settled && clock.sleeping > 0) await clock.advance(1);
+  }
+  return work;
 }

@@ -1,9 +1,10 @@
 import { inspect } from "node:util";
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import { ManualClock } from "@easel/clock";
 import { MemoryStore } from "@easel/token-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { developerToken, oauth, TokenManager } from "../src/index.js";
-import { captureLogger } from "./helpers.js";
+import { developerToken, oauth, TokenAdmin, TokenManager } from "../src/index.js";
+import { captureLogger, settleWith } from "./helpers.js";
 
 let sim: CanvasSim;
 
@@ -29,7 +30,7 @@ describe("logs and errors never contain a secret", () => {
     const logger = captureLogger();
     const secrets = new Set<string>([sim.clientSecret, sim.developerToken]);
     const errors: unknown[] = [];
-    const clock = { now: () => sim.now() };
+    const clock = new ManualClock(sim.now());
 
     // Login: code, verifier, state-protected exchange.
     const strategy = oauth({
@@ -54,18 +55,22 @@ describe("logs and errors never contain a secret", () => {
     const store = new MemoryStore();
     await store.set("default", record);
     const manager = new TokenManager(strategy, store, { clock, logger, retryDelayMs: 5 });
+    const admin = new TokenAdmin(manager);
 
     // Refresh with transient failures first (retry warnings), then success.
     sim.faults.add({ fault: "503", route: "POST /login/oauth2/token", times: 1 });
     sim.faults.add({ fault: "malformed", route: "POST /login/oauth2/token", times: 1 });
-    await manager.refresh();
+    await settleWith(clock, admin.refresh());
     secrets.add((await store.get("default"))!.access_token);
     // Give up on transient failures.
     sim.faults.add({ fault: "500", route: "POST /login/oauth2/token", times: 10 });
     errors.push(
-      await new TokenManager(strategy, store, { clock, logger, refreshRetries: 1, retryDelayMs: 5 })
-        .refresh()
-        .catch((e) => e),
+      await settleWith(
+        clock,
+        new TokenAdmin(
+          new TokenManager(strategy, store, { clock, logger, refreshRetries: 1, retryDelayMs: 5 }),
+        ).refresh(),
+      ).catch((e: unknown) => e),
     );
     sim.faults.clear();
 
@@ -78,11 +83,15 @@ describe("logs and errors never contain a secret", () => {
       dangerouslyAllowInsecureHttp: true,
     });
     secrets.add("wrong-secret-value-123");
-    errors.push(await new TokenManager(wrong, store, { clock, logger }).refresh().catch((e) => e));
+    errors.push(
+      await new TokenAdmin(new TokenManager(wrong, store, { clock, logger }))
+        .refresh()
+        .catch((e: unknown) => e),
+    );
 
     // Revocation at Canvas, then a refused refresh.
-    await manager.revoke({ deleteRecord: false });
-    errors.push(await manager.refresh().catch((e) => e));
+    await admin.revoke({ deleteRecord: false });
+    errors.push(await admin.refresh().catch((e: unknown) => e));
 
     // Developer token: expiry warning, rotation, invalid token.
     const devToken = sim.admin.createDeveloperToken({ userId: 1, expiresAt: sim.now() + 3 * 86_400_000 });
@@ -91,8 +100,9 @@ describe("logs and errors never contain a secret", () => {
     const devStore = new MemoryStore();
     await devStore.set("default", dev.recordFor(devToken));
     const devManager = new TokenManager(dev, devStore, { clock, logger });
-    await devManager.inspect();
-    await devManager.rotate();
+    const devAdmin = new TokenAdmin(devManager);
+    await devAdmin.inspect();
+    await devAdmin.rotate();
     const rotated = (await devStore.get("default"))!.access_token;
     secrets.add(rotated);
     sim.admin.revokeToken(rotated);

@@ -1,15 +1,10 @@
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import { type Clock, systemClock } from "@easel/clock";
 import { createTokenStore } from "@easel/store-file";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  type Clock,
-  oauth,
-  ReauthorizationRequiredError,
-  TokenManager,
-  type TokenProvider,
-} from "../src/index.js";
-import { canvasGet, newFernetKey, nextLink, tempDir } from "./helpers.js";
+import { oauth, ReauthorizationRequiredError, TokenManager, type TokenProvider } from "../src/index.js";
+import { canvasGet, clockWithSim, newFernetKey, nextLink, tempDir } from "./helpers.js";
 
 /**
  * A paginated walk as a job would do it: follow Link rel="next", ask the provider for a token
@@ -98,7 +93,6 @@ describe("a long paginated walk", () => {
   });
 
   it("token expires half-way (Canvas says 401): one refresh, every row exactly once", async () => {
-    const systemClock = { now: () => Date.now() };
     await storeMinted(systemClock);
     // The manager's clock does not know about the simulator's jump: Canvas's 401 is the signal.
     const manager = managerWith(systemClock);
@@ -112,11 +106,11 @@ describe("a long paginated walk", () => {
   });
 
   it("token expires half-way by the manager's clock: refreshed before use, no 401 at all", async () => {
-    const simClock = { now: () => sim.now() };
-    await storeMinted(simClock);
-    const manager = managerWith(simClock);
+    const { clock, advance } = clockWithSim(sim);
+    await storeMinted(clock);
+    const manager = managerWith(clock);
     const result = await walk(manager, first, (page) => {
-      if (page === 8) sim.advanceClock(3600 - 100);
+      if (page === 8) advance(3600 - 100);
     });
     expect(result.rows.map((r) => r.id)).toEqual(expectedIds);
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
@@ -124,7 +118,6 @@ describe("a long paginated walk", () => {
   });
 
   it("refresh token revoked half-way: stops with ReauthorizationRequiredError at a resumable position, last good record kept", async () => {
-    const systemClock = { now: () => Date.now() };
     const record = await storeMinted(systemClock);
     const manager = managerWith(systemClock);
     const result = await walk(manager, first, (page) => {
@@ -147,7 +140,6 @@ describe("a long paginated walk", () => {
   });
 
   it("access token revoked half-way while the refresh token lives: one refresh, the walk completes", async () => {
-    const systemClock = { now: () => Date.now() };
     const record = await storeMinted(systemClock);
     const manager = managerWith(systemClock);
     const result = await walk(manager, first, (page) => {

@@ -1,4 +1,5 @@
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import { ManualClock } from "@easel/clock";
 import { MemoryStore } from "@easel/token-store";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -6,14 +7,17 @@ import {
   oauth,
   ReauthorizationRequiredError,
   RefreshFailedError,
+  TokenAdmin,
   TokenManager,
 } from "../src/index.js";
-import { canvasGet, countingStore } from "./helpers.js";
+import { canvasGet, countingStore, settleWith } from "./helpers.js";
 
 let sim: CanvasSim;
+let clock: ManualClock;
 
 beforeAll(async () => {
   sim = await createCanvasSim({ seed: 7, courses: 1, studentsPerCourse: 5, throttle: false });
+  clock = new ManualClock(sim.now());
 });
 afterAll(async () => {
   await sim?.close();
@@ -30,7 +34,7 @@ function confidential(redirectUri = "http://127.0.0.1:8765/callback") {
     clientSecret: sim.clientSecret,
     redirectUri,
     purpose: "easel tests",
-    clock: { now: () => sim.now() },
+    clock,
     dangerouslyAllowInsecureHttp: true,
   });
 }
@@ -40,7 +44,7 @@ function publicClient() {
     baseUrl: sim.url,
     clientId: sim.publicClientId,
     redirectUri: "http://127.0.0.1:8765/callback",
-    clock: { now: () => sim.now() },
+    clock,
     dangerouslyAllowInsecureHttp: true,
   });
 }
@@ -66,15 +70,14 @@ describe("login (authorization code + PKCE + state) against the simulator", () =
     expect(url).not.toContain(codeVerifier);
 
     const callback = await approve(url);
-    const before = sim.now() / 1000;
     const record = await strategy.handleCallback(callback, { expectedState: state, codeVerifier });
     expect(record.token_type).toBe("Bearer");
     expect(record.refresh_token).toEqual(expect.any(String));
     expect(record.user).toMatchObject({ id: expect.any(Number), name: expect.any(String) });
     expect(record.canvas_region).toBe("unknown");
     expect(record.expires_in).toBe(3600);
-    expect(record.expires_at).toBeGreaterThanOrEqual(before + 3600 - 1);
-    expect(record.expires_at).toBeLessThanOrEqual(sim.now() / 1000 + 3600 + 1);
+    // expires_at is the injected clock's now + expires_in (epoch seconds, like Python's time.time()).
+    expect(record.expires_at).toBe(clock.now() / 1000 + 3600);
     expect(Object.values(record).some((v) => typeof v === "function")).toBe(false);
     expect(sim.stats().tokenGrants.authorization_code).toBe(1);
 
@@ -156,8 +159,8 @@ describe("refresh against the simulator", () => {
     const record = await loggedIn(strategy);
     const store = new MemoryStore();
     await store.set("default", { ...record, extra_field: "kept" });
-    const manager = new TokenManager(strategy, store, { clock: { now: () => sim.now() } });
-    await manager.refresh();
+    const manager = new TokenManager(strategy, store, { clock });
+    await new TokenAdmin(manager).refresh();
     const stored = (await store.get("default"))!;
     expect(stored.access_token).not.toBe(record.access_token);
     expect(stored.refresh_token).toBe(record.refresh_token);
@@ -176,13 +179,13 @@ describe("refresh against the simulator", () => {
     const record = await loggedIn(strategy);
     const store = new MemoryStore();
     await store.set("default", record);
-    const manager = new TokenManager(strategy, store, { clock: { now: () => sim.now() } });
-    await manager.refresh();
+    const admin = new TokenAdmin(new TokenManager(strategy, store, { clock }));
+    await admin.refresh();
     const stored = (await store.get("default"))!;
     expect(stored.refresh_token).toEqual(expect.any(String));
     expect(stored.refresh_token).not.toBe(record.refresh_token);
     // Refreshing again works with the stored (rotated) token...
-    await manager.refresh();
+    await admin.refresh();
     expect(sim.stats().tokenGrants.refresh_token).toBe(2);
     // ...while the original one was consumed.
     const error = await strategy.refresh(record).catch((e: unknown) => e);
@@ -197,7 +200,7 @@ describe("refresh against the simulator", () => {
     await store.set("ci", record);
     store.sets = 0;
     sim.admin.revokeToken(record.refresh_token!);
-    const manager = new TokenManager(strategy, store, { key: "ci", clock: { now: () => sim.now() } });
+    const manager = new TokenManager(strategy, store, { key: "ci", clock });
     const error = await manager.handleUnauthorized(record.access_token).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReauthorizationRequiredError);
     expect(error).toMatchObject({ code: "REAUTH_REQUIRED", remedy: "easel login --key ci", status: 400 });
@@ -220,17 +223,53 @@ describe("refresh against the simulator", () => {
     sim.faults.add({ fault: "503", route: "POST /login/oauth2/token", times: 2 });
     const events: unknown[] = [];
     const manager = new TokenManager(strategy, store, {
-      clock: { now: () => sim.now() },
+      clock,
       retryDelayMs: 10,
       onEvent: (event) => events.push(event),
     });
-    const status = await manager.refresh();
+    const status = await settleWith(clock, new TokenAdmin(manager).refresh());
     expect(status.state).toBe("valid");
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
     expect(sim.stats().faults.injected).toBe(2);
     expect(events).toContainEqual(
       expect.objectContaining({ type: "refresh", outcome: "refreshed", attempts: 3 }),
     );
+  });
+
+  it("waits between retries on the injected clock, for the backoff's delay", async () => {
+    const strategy = confidential();
+    const record = await loggedIn(strategy);
+    const store = new MemoryStore();
+    await store.set("default", record);
+    sim.faults.add({ fault: "503", route: "POST /login/oauth2/token", times: 1 });
+    const manager = new TokenManager(strategy, store, { clock, retryDelayMs: 10_000 });
+    const started = clock.now();
+    const refreshed = new TokenAdmin(manager).refresh();
+    await clock.untilSleeping();
+    // Equal jitter: the first retry waits between half and all of retryDelayMs.
+    await clock.advance(4_999);
+    expect(clock.sleeping).toBe(1);
+    expect(sim.stats().tokenGrants.refresh_token).toBe(0);
+    await clock.advance(5_001);
+    expect((await refreshed).state).toBe("valid");
+    expect(clock.now() - started).toBe(10_000);
+    expect(sim.stats().tokenGrants.refresh_token).toBe(1);
+  });
+
+  it("a forced refresh by TokenAdmin joins the manager's refresh in flight: one grant", async () => {
+    const strategy = confidential();
+    const record = await loggedIn(strategy);
+    const store = new MemoryStore();
+    await store.set("default", record);
+    const manager = new TokenManager(strategy, store, { clock });
+    const [fresh, status] = await Promise.all([
+      manager.handleUnauthorized(record.access_token),
+      new TokenAdmin(manager).refresh(),
+    ]);
+    expect(sim.stats().tokenGrants.refresh_token).toBe(1);
+    expect(manager.stats()).toMatchObject({ refreshes: 1, joined: 1 });
+    expect(status.state).toBe("valid");
+    expect((await store.get("default"))!.access_token).toBe(fresh);
   });
 
   it("gives up after refreshRetries transient failures with REFRESH_FAILED, record unchanged", async () => {
@@ -241,11 +280,11 @@ describe("refresh against the simulator", () => {
     store.sets = 0;
     sim.faults.add({ fault: "500", route: "POST /login/oauth2/token", times: 10 });
     const manager = new TokenManager(strategy, store, {
-      clock: { now: () => sim.now() },
+      clock,
       retryDelayMs: 5,
       refreshRetries: 2,
     });
-    const error = await manager.refresh().catch((e: unknown) => e);
+    const error = await settleWith(clock, new TokenAdmin(manager).refresh()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RefreshFailedError);
     expect(error).toMatchObject({ code: "REFRESH_FAILED", attempts: 3, status: 500, retryable: true });
     expect(sim.stats().faults.injected).toBe(3);
@@ -259,8 +298,8 @@ describe("refresh against the simulator", () => {
     const store = new MemoryStore();
     await store.set("default", record);
     sim.faults.add({ fault: "drop", route: "POST /login/oauth2/token", times: 1 });
-    const manager = new TokenManager(strategy, store, { clock: { now: () => sim.now() }, retryDelayMs: 5 });
-    await manager.refresh();
+    const manager = new TokenManager(strategy, store, { clock, retryDelayMs: 5 });
+    await settleWith(clock, new TokenAdmin(manager).refresh());
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
   });
 
@@ -269,8 +308,8 @@ describe("refresh against the simulator", () => {
     const record = await loggedIn(strategy);
     const store = new MemoryStore();
     await store.set("default", record);
-    const manager = new TokenManager(strategy, store, { clock: { now: () => sim.now() } });
-    const result = await manager.revoke();
+    const manager = new TokenManager(strategy, store, { clock });
+    const result = await new TokenAdmin(manager).revoke();
     expect(result).toEqual({ present: true, revoked: true, alreadyInvalid: false, deleted: true });
     expect(await store.get("default")).toBeUndefined();
     expect((await canvasGet(`${sim.url}/api/v1/users/self`, record.access_token)).status).toBe(401);

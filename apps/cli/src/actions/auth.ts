@@ -4,16 +4,13 @@ import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import {
   type AuthLogger,
-  type AuthStrategy,
-  developerToken,
   isLoopbackHttpUrl,
-  type OAuthStrategy,
-  oauth,
   ReauthorizationRequiredError,
+  TokenAdmin,
   TokenManager,
   type TokenStatus,
 } from "@easel/auth";
-import type { EaselEnvConfig } from "@easel/config";
+import { canvasAuthSettings, oauthStrategy, requireOAuthClient, strategyForRecord } from "@easel/config";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import type {
   AuthCommandContext,
@@ -30,15 +27,15 @@ export function logout(flags: LogoutFlags, context: AuthCommandContext): Promise
 }
 
 export function refreshToken(flags: CommonFlags, context: AuthCommandContext): Promise<void> {
-  return withManager(flags, context, "auto", async (manager) => {
-    const status = await manager.refresh();
+  return withAdmin(flags, context, "auto", async (admin) => {
+    const status = await admin.refresh();
     context.stdout.write(`Refreshed.\n${formatStatus(status)}`);
   });
 }
 
 export function rotateToken(flags: RotateFlags, context: AuthCommandContext): Promise<void> {
-  return withManager(flags, context, "developer-token", async (manager) => {
-    const status = await manager.rotate({ expiresAt: flags.expiresAt });
+  return withAdmin(flags, context, "developer-token", async (admin) => {
+    const status = await admin.rotate({ expiresAt: flags.expiresAt });
     context.stdout.write(`Rotated.\n${formatStatus(status)}`);
   });
 }
@@ -52,25 +49,25 @@ async function revoke(
   context: AuthCommandContext,
   { tolerateUnreachable, verb }: { tolerateUnreachable: boolean; verb: string },
 ): Promise<void> {
-  await withManager(
+  await withAdmin(
     flags,
     context,
     "auto",
-    async (manager, store) => {
+    async (admin, store) => {
       try {
-        const result = await manager.revoke();
+        const result = await admin.revoke();
         if (!result.present) {
-          context.stdout.write(`Nothing stored under key "${manager.key}".\n`);
+          context.stdout.write(`Nothing stored under key "${admin.key}".\n`);
           return;
         }
         context.stdout.write(
           result.revoked
-            ? `${verb}: Canvas revoked the token and the record "${manager.key}" was deleted.\n`
-            : `${verb}: Canvas no longer accepted the token; the record "${manager.key}" was deleted.\n`,
+            ? `${verb}: Canvas revoked the token and the record "${admin.key}" was deleted.\n`
+            : `${verb}: Canvas no longer accepted the token; the record "${admin.key}" was deleted.\n`,
         );
       } catch (error) {
         if (!tolerateUnreachable) throw error;
-        await store.delete(manager.key);
+        await store.delete(admin.key);
         context.stderr.write(
           `easel: warning: could not revoke at Canvas (${error instanceof Error ? error.message : String(error)}); ` +
             "the record was deleted locally. The token may still be live: remove it in Canvas under " +
@@ -83,15 +80,13 @@ async function revoke(
 }
 
 export async function login(flags: LoginFlags, context: AuthCommandContext): Promise<void> {
-  const env = readEnv(context.env);
-  const baseUrl = required(flags.baseUrl ?? env.canvasBaseUrl, "--base-url or CANVAS_BASE_URL");
-  const clientId = required(flags.clientId ?? env.oauthClient?.clientId, "--client-id or CANVAS_CLIENT_ID");
-  const clientSecret = flags.clientSecret ?? env.oauthClient?.clientSecret;
+  const settings = usage(() => canvasAuthSettings(readEnv(context.env), flags));
+  const client = usage(() => requireOAuthClient(settings));
   const timeoutSeconds = Number(flags.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new UsageError(`--timeout must be a positive number of seconds, received "${flags.timeout}"`);
   }
-  const wanted = flags.redirectUri ?? env.oauthClient?.redirectUri;
+  const wanted = client.redirectUri;
   // The store is opened first: a bad URI or missing key fails before anyone goes through consent.
   const { uri, key } = selectStore(flags, context.env);
   const store = await openStore(uri, context.env);
@@ -100,14 +95,10 @@ export async function login(flags: LoginFlags, context: AuthCommandContext): Pro
     const active = await startReceiver(wanted);
     receiver = active;
     const strategy = usage(() =>
-      oauth({
-        baseUrl,
-        clientId,
-        clientSecret,
+      oauthStrategy(settings, {
         redirectUri: active.redirectUri,
         scopes: flags.scopes?.split(/[\s,]+/).filter(Boolean),
         purpose: flags.purpose,
-        dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl),
       }),
     );
     const { url, state, codeVerifier } = strategy.startLogin({ forceLogin: flags.forceLogin === true });
@@ -135,18 +126,17 @@ export async function login(flags: LoginFlags, context: AuthCommandContext): Pro
 }
 
 /**
- * Builds the manager for an existing record. `auto` picks the strategy from the record: one with
+ * Builds the administration of an existing record. `auto` picks the strategy from the record: one with
  * a refresh token is OAuth (needs the client id), one without is a developer token.
  */
-async function withManager(
+async function withAdmin(
   flags: CommonFlags,
   context: AuthCommandContext,
   kind: "auto" | "developer-token",
-  run: (manager: TokenManager, store: TokenStore) => Promise<void>,
+  run: (admin: TokenAdmin, store: TokenStore) => Promise<void>,
   { requireRecord = true }: { requireRecord?: boolean } = {},
 ): Promise<void> {
-  const env = readEnv(context.env);
-  const baseUrl = required(flags.baseUrl ?? env.canvasBaseUrl, "--base-url or CANVAS_BASE_URL");
+  const settings = usage(() => canvasAuthSettings(readEnv(context.env), flags));
   const { uri, key } = selectStore(flags, context.env);
   const store = await openStore(uri, context.env);
   const remedySuffix = flags.store ? ` --store ${redactStoreUri(uri)}` : "";
@@ -161,10 +151,12 @@ async function withManager(
           `To fix it, run:\n  ${command}${keyFlag}${remedySuffix}`,
       );
     }
-    const strategy = strategyFor(record, kind, baseUrl, flags, env, context);
-    const manager = new TokenManager(strategy, store, { key, logger: stderrLogger(context) });
+    const strategy = usage(() =>
+      strategyForRecord(settings, record, { key, kind, logger: stderrLogger(context) }),
+    );
+    const admin = new TokenAdmin(new TokenManager(strategy, store, { key, logger: stderrLogger(context) }));
     try {
-      await run(manager, store);
+      await run(admin, store);
     } catch (error) {
       if (error instanceof TypeError && (error as { code?: unknown }).code === "ERR_INVALID_ARG_VALUE") {
         throw new UsageError(error.message, { cause: error });
@@ -183,40 +175,6 @@ async function withManager(
   } finally {
     await store.close();
   }
-}
-
-function strategyFor(
-  record: TokenRecord | undefined,
-  kind: "auto" | "developer-token",
-  baseUrl: string,
-  flags: CommonFlags,
-  env: EaselEnvConfig,
-  context: AuthCommandContext,
-): AuthStrategy {
-  const insecure = isLoopbackHttpUrl(baseUrl);
-  const hasRefreshToken = typeof record?.refresh_token === "string" && record.refresh_token !== "";
-  const clientConfigured = Boolean(flags.clientId ?? env.oauthClient?.clientId);
-  const isOAuth = kind === "auto" && (hasRefreshToken || (!record && clientConfigured));
-  if (!isOAuth) {
-    return usage(() =>
-      developerToken({ baseUrl, logger: stderrLogger(context), dangerouslyAllowInsecureHttp: insecure }),
-    );
-  }
-  const clientId = required(flags.clientId ?? env.oauthClient?.clientId, "--client-id or CANVAS_CLIENT_ID");
-  const strategy: OAuthStrategy = usage(() =>
-    oauth({
-      baseUrl,
-      clientId,
-      clientSecret: flags.clientSecret ?? env.oauthClient?.clientSecret,
-      dangerouslyAllowInsecureHttp: insecure,
-    }),
-  );
-  return strategy;
-}
-
-function required(value: string | undefined, what: string): string {
-  if (!value) throw new UsageError(`${what} is required.`);
-  return value;
 }
 
 function formatStatus(status: TokenStatus): string {

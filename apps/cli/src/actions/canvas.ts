@@ -1,9 +1,8 @@
-import { type AuthStrategy, developerToken, isLoopbackHttpUrl, oauth, TokenManager } from "@easel/auth";
+import { TokenManager } from "@easel/auth";
 import { CanvasClient } from "@easel/canvas-client";
-import type { EaselEnvConfig } from "@easel/config";
-import type { TokenRecord, TokenStore } from "@easel/token-store";
+import { canvasAuthSettings, credentialSource, strategyForRecord } from "@easel/config";
+import type { TokenStore } from "@easel/token-store";
 import type { CanvasFlags } from "../canvas-options.js";
-import { UsageError } from "../exit-codes.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
 
 export interface CanvasConnection {
@@ -24,34 +23,6 @@ export interface ConnectOptions {
 }
 
 /**
- * The strategy a stored record needs: one with a refresh token is OAuth (refreshed with the
- * developer key from CANVAS_CLIENT_ID/SECRET), one without is a developer token.
- */
-export function storedRecordStrategy(
-  record: TokenRecord | undefined,
-  key: string,
-  baseUrl: string,
-  oauthClient: EaselEnvConfig["oauthClient"],
-): AuthStrategy {
-  const dangerouslyAllowInsecureHttp = isLoopbackHttpUrl(baseUrl);
-  const hasRefreshToken = typeof record?.refresh_token === "string" && record.refresh_token !== "";
-  if (!hasRefreshToken) return usage(() => developerToken({ baseUrl, dangerouslyAllowInsecureHttp }));
-  if (!oauthClient) {
-    throw new UsageError(
-      `The stored record "${key}" is an OAuth token: set CANVAS_CLIENT_ID (and CANVAS_CLIENT_SECRET) so it can be refreshed.`,
-    );
-  }
-  return usage(() =>
-    oauth({
-      baseUrl,
-      clientId: oauthClient.clientId,
-      clientSecret: oauthClient.clientSecret,
-      dangerouslyAllowInsecureHttp,
-    }),
-  );
-}
-
-/**
  * Builds a `CanvasClient` from flags and environment: a developer token from
  * `CANVAS_ACCESS_TOKEN`, or a `TokenManager` over the token store (OAuth records refresh).
  */
@@ -60,15 +31,15 @@ export async function connectCanvas(
   options: ConnectOptions = {},
 ): Promise<CanvasConnection> {
   const env = options.env ?? process.env;
-  const config = readEnv(env);
-  const baseUrl = flags.baseUrl ?? config.canvasBaseUrl;
-  if (!baseUrl) throw new UsageError("--base-url or CANVAS_BASE_URL is required.");
+  const settings = usage(() => canvasAuthSettings(readEnv(env), flags));
+  const { baseUrl } = settings;
   const replay: string[] = flags.baseUrl ? ["--base-url", flags.baseUrl] : [];
   const build = (auth: ConstructorParameters<typeof CanvasClient>[0]["auth"]) =>
     usage(() => new CanvasClient({ baseUrl, maxConcurrency: options.maxConcurrency ?? 8, auth }));
 
-  if (!flags.store && config.canvasAccessToken) {
-    const client = build(config.canvasAccessToken);
+  const source = credentialSource(settings);
+  if (source.kind === "access-token") {
+    const client = build(source.token);
     return {
       client,
       source: "CANVAS_ACCESS_TOKEN",
@@ -82,7 +53,7 @@ export async function connectCanvas(
   const store: TokenStore = await openStore(uri, env);
   try {
     const record = await store.get(key);
-    const strategy = storedRecordStrategy(record, key, baseUrl, config.oauthClient);
+    const strategy = usage(() => strategyForRecord(settings, record, { key }));
     const manager = usage(() => new TokenManager(strategy, store, { key }));
     const client = build(manager);
     if (flags.store) replay.push("--store", redactStoreUri(flags.store));

@@ -68,12 +68,17 @@ export async function openStore(uri: string, env: Env = process.env): Promise<To
   }
 }
 
-/** Strategy and client factories throw TypeError for bad options: a usage problem for the CLI. */
+/**
+ * Strategy and client factories throw TypeError for bad options, and @easel/config a ConfigError
+ * for a missing or malformed setting: a usage problem for the CLI.
+ */
 export function usage<T>(build: () => T): T {
   try {
     return build();
   } catch (error) {
-    if (error instanceof TypeError) throw new UsageError(error.message, { cause: error });
+    if (error instanceof TypeError || error instanceof ConfigError) {
+      throw new UsageError(error.message, { cause: error });
+    }
     throw error;
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { developerToken, isLoopbackHttpUrl } from "@easel/auth";
 import type { CanvasSim } from "@easel/canvas-sim";
-import type { EaselEnvConfig } from "@easel/config";
+import { canvasAuthSettings, credentialSource, type EaselEnvConfig, strategyForRecord } from "@easel/config";
 import {
   createGatewayLogger,
   exampleQuery,
@@ -13,8 +13,7 @@ import { MemoryStore, type TokenStore } from "@easel/token-store";
 import { pino } from "pino";
 import type { DemoFlags, ServeFlags } from "../commands/serve.js";
 import { UsageError } from "../exit-codes.js";
-import { storedRecordStrategy } from "./canvas.js";
-import { type Env, openStore, readEnv, redactStoreUri, selectStore } from "./config.js";
+import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
 import { untilSignal } from "./signals.js";
 import { startSim } from "./sim.js";
 
@@ -48,9 +47,9 @@ async function serviceAuth(
   store?: TokenStore;
   source: string;
 }> {
-  if (!flags.store && config.canvasAccessToken) {
-    return { auth: config.canvasAccessToken, source: "CANVAS_ACCESS_TOKEN" };
-  }
+  const settings = usage(() => canvasAuthSettings(config, { baseUrl, store: flags.store }));
+  const source = credentialSource(settings);
+  if (source.kind === "access-token") return { auth: source.token, source: "CANVAS_ACCESS_TOKEN" };
   const { uri, key } = selectStore(flags, env);
   const store = await openStore(uri, env);
   try {
@@ -60,7 +59,7 @@ async function serviceAuth(
         `No Canvas credential under key "${key}" in ${redactStoreUri(uri)}: run \`easel login\` or \`easel token import\` first, or set CANVAS_ACCESS_TOKEN.`,
       );
     }
-    const strategy = storedRecordStrategy(record, key, baseUrl, config.oauthClient);
+    const strategy = usage(() => strategyForRecord(settings, record, { key }));
     return { auth: { strategy, store, key }, store, source: `${redactStoreUri(uri)} (key ${key})` };
   } catch (error) {
     await store.close().catch(() => {});

@@ -8,7 +8,7 @@
  * A "go" fires `concurrency` Canvas calls at once, each asking the TokenManager for a token
  * first; then the same number of calls again with the refreshed token, as the baseline.
  */
-import { oauth, TokenManager } from "@easel/auth";
+import { type Clock, oauth, systemClock, TokenManager } from "@easel/auth";
 import { openTokenStore } from "@easel/config";
 
 export interface StormWorkerConfig {
@@ -34,7 +34,7 @@ const config = JSON.parse(process.argv[2]!) as StormWorkerConfig;
 // The parent moves time forward by an hour per round, in the simulator and here, so every
 // round starts with an expired token without waiting for one.
 let clockOffsetMs = 0;
-const clock = { now: () => Date.now() + clockOffsetMs };
+const clock: Clock = { now: () => Date.now() + clockOffsetMs, sleep: systemClock.sleep };
 const store = await openTokenStore(config.storeUri, {
   fernetKeys: process.env.EASEL_FERNET_KEY,
   env: process.env,
