@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ManualClock } from "@easel/clock";
+import { beforeEach, describe, expect, it } from "vitest";
 import { LockTimeoutError } from "../src/errors.js";
 import { KeyedLock } from "../src/key-lock.js";
 
@@ -11,17 +12,15 @@ function gate() {
   return { open, opened };
 }
 
-// KeyedLock waits on timers and reads `now`: both come from vitest's fake clock here.
+// KeyedLock waits and reads `now` on its injected clock: a ManualClock here, moved by the test.
 describe("KeyedLock", () => {
+  let clock: ManualClock;
   beforeEach(() => {
-    vi.useFakeTimers({ now: Date.parse("2026-03-01T12:00:00Z") });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
+    clock = new ManualClock(Date.parse("2026-03-01T12:00:00Z"));
   });
 
   it(".run(key, fn) serialises callers of one key, in order, and returns fn's value", async () => {
-    const lock = new KeyedLock(() => Date.now());
+    const lock = new KeyedLock(clock);
     const order: string[] = [];
     const first = gate();
     const a = lock.run("k", async () => {
@@ -34,7 +33,7 @@ describe("KeyedLock", () => {
       order.push("b");
       return "b";
     });
-    await vi.advanceTimersByTimeAsync(0);
+    await clock.advance(0);
     expect(order).toEqual(["a start"]);
     first.open();
     await expect(a).resolves.toBe("a");
@@ -43,7 +42,7 @@ describe("KeyedLock", () => {
   });
 
   it(".run() on different keys does not wait", async () => {
-    const lock = new KeyedLock(() => Date.now());
+    const lock = new KeyedLock(clock);
     const held = gate();
     const a = lock.run("one", () => held.opened);
     await expect(lock.run("two", async () => "free")).resolves.toBe("free");
@@ -52,7 +51,7 @@ describe("KeyedLock", () => {
   });
 
   it("a holder that throws still releases the lock", async () => {
-    const lock = new KeyedLock(() => Date.now());
+    const lock = new KeyedLock(clock);
     await expect(
       lock.run("k", async () => {
         throw new Error("boom");
@@ -62,19 +61,19 @@ describe("KeyedLock", () => {
   });
 
   it("a waiter gives up after waitMs with LockTimeoutError naming the key", async () => {
-    const lock = new KeyedLock(() => Date.now());
+    const lock = new KeyedLock(clock);
     const held = gate();
     const holder = lock.run("course:1", () => held.opened, { ttlMs: 60_000 });
     const waiter = lock.run("course:1", async () => "never", { waitMs: 1000 });
     const outcome = waiter.catch((error: unknown) => error);
-    await vi.advanceTimersByTimeAsync(999);
+    await clock.advance(999);
     let settled = false;
     void outcome.then(() => {
       settled = true;
     });
-    await vi.advanceTimersByTimeAsync(0);
+    await clock.advance(0);
     expect(settled).toBe(false);
-    await vi.advanceTimersByTimeAsync(1);
+    await clock.advance(1);
     const error = await outcome;
     expect(error).toBeInstanceOf(LockTimeoutError);
     expect((error as LockTimeoutError).code).toBe("LOCK_TIMEOUT");
@@ -84,7 +83,7 @@ describe("KeyedLock", () => {
   });
 
   it("a holder that overstays ttlMs is presumed dead and taken over", async () => {
-    const lock = new KeyedLock(() => Date.now());
+    const lock = new KeyedLock(clock);
     const stuck = gate();
     void lock.run("k", () => stuck.opened, { ttlMs: 5000 });
     let ran = false;
@@ -95,18 +94,18 @@ describe("KeyedLock", () => {
       },
       { waitMs: 60_000 },
     );
-    await vi.advanceTimersByTimeAsync(4999);
+    await clock.advance(4999);
     expect(ran).toBe(false);
-    await vi.advanceTimersByTimeAsync(1);
+    await clock.advance(1);
     await takeover;
     expect(ran).toBe(true);
     // The overstayed holder finishing late does not release its successor's lock.
     const successor = gate();
     const current = lock.run("k", () => successor.opened, { ttlMs: 60_000 });
     stuck.open();
-    await vi.advanceTimersByTimeAsync(0);
+    await clock.advance(0);
     const blocked = lock.run("k", async () => "after", { waitMs: 10 }).catch((error: unknown) => error);
-    await vi.advanceTimersByTimeAsync(10);
+    await clock.advance(10);
     expect(await blocked).toBeInstanceOf(LockTimeoutError);
     successor.open();
     await current;
