@@ -87,6 +87,13 @@ export interface SimAdmin {
   };
   /** `X-Rate-Limit-Remaining` of a token's bucket right now. */
   rateLimitRemaining(token: string): number;
+  /** Makes a user an account admin (reads every user, manages everyone's access tokens). */
+  addAdmin(userId: number): void;
+  /**
+   * The owner accepts a pending token an admin created for them (by token id or token string), so it
+   * starts working. `not-pending` when it was already active; `not-found` when there is no such token.
+   */
+  activateToken(tokenOrId: string | number): "activated" | "not-pending" | "not-found";
 }
 
 export interface SimFaults {
@@ -148,7 +155,7 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
     assignmentsPerCourse: opts.assignmentsPerCourse,
     teachersPerCourse: opts.teachersPerCourse,
     tasPerCourse: opts.tasPerCourse,
-    now: opts.now,
+    now: opts.dataEpoch,
   });
   const tokens = new TokenRegistry();
   let secretCounter = 0;
@@ -193,7 +200,13 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
     publicClient,
     developerToken,
     startedAt: Date.now(),
+    admins: new Set([model.adminUserId]),
   };
+  for (const userId of opts.admins) {
+    if (!model.user(userId))
+      throw new CanvasSimError(SIM_UNKNOWN_USER, `No simulated user with id ${userId}`);
+    rt.admins.add(userId);
+  }
 
   let url = "";
   const requireUser = (userId: number) => {
@@ -248,6 +261,17 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
         seededSecret,
       );
       return { clientId: client.id, clientSecret: client.secret, redirectUris: client.redirectUris };
+    },
+    addAdmin(userId) {
+      requireUser(userId);
+      rt.admins.add(userId);
+    },
+    activateToken(tokenOrId) {
+      const record =
+        typeof tokenOrId === "number" || /^\d+$/.test(tokenOrId)
+          ? tokens.byId(Number(tokenOrId))
+          : tokens.byToken(tokenOrId);
+      return record ? tokens.activate(record, clock.now()) : "not-found";
     },
     rateLimitRemaining: (token) => rt.throttle.remaining(`token:${tokenFingerprint(token)}`, clock.now()),
   };
@@ -443,6 +467,17 @@ function createControlPlane(deps: ControlDeps) {
     }),
     "POST /__sim/tokens/revoke": (params) => ({ revoked: admin.revokeToken(params.get("token") ?? "") }),
     "POST /__sim/tokens/expire": (params) => ({ expired: admin.expireToken(params.get("token") ?? "") }),
+    "POST /__sim/tokens/activate": (params) => {
+      const tokenOrId = params.get("id") ?? params.get("token");
+      if (!tokenOrId) throw invalidArg("id", tokenOrId, "or token is required");
+      return { result: admin.activateToken(tokenOrId) };
+    },
+    "POST /__sim/admins": (params) => {
+      const userId = numberParam(params, "user_id");
+      if (userId === undefined) throw invalidArg("user_id", userId, "is required");
+      admin.addAdmin(userId);
+      return { admins: [...rt.admins] };
+    },
     "POST /__sim/forbidden": (params) => {
       const userId = numberParam(params, "user_id");
       const courseId = numberParam(params, "course_id");
