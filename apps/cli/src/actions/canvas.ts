@@ -5,6 +5,7 @@ import type { TokenRecord, TokenStore } from "@easel/token-store";
 import type { CanvasFlags } from "../canvas-options.js";
 import { UsageError } from "../exit-codes.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
+import { expiryWarning, expiryWarningDays } from "./expiry.js";
 
 export interface CanvasConnection {
   client: CanvasClient;
@@ -21,6 +22,8 @@ export interface ConnectOptions {
   env?: Env;
   /** Requests in flight at most. @default 8 */
   maxConcurrency?: number;
+  /** Where the once-per-run expiry warning goes. @default process.stderr */
+  stderr?: NodeJS.WritableStream;
 }
 
 /**
@@ -82,6 +85,8 @@ export async function connectCanvas(
   const store: TokenStore = await openStore(uri, env);
   try {
     const record = await store.get(key);
+    const warning = expiryWarning(record, expiryWarningDays(flags.expiryWarningDays, env), `"${key}"`);
+    if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
     const strategy = storedRecordStrategy(record, key, baseUrl, config.oauthClient);
     const manager = usage(() => new TokenManager(strategy, store, { key }));
     const client = build(manager);

@@ -15,6 +15,7 @@ import type { DemoFlags, ServeFlags } from "../commands/serve.js";
 import { UsageError } from "../exit-codes.js";
 import { storedRecordStrategy } from "./canvas.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore } from "./config.js";
+import { expiryWarning, expiryWarningDays } from "./expiry.js";
 import { untilSignal } from "./signals.js";
 import { startSim } from "./sim.js";
 
@@ -60,6 +61,8 @@ async function serviceAuth(
         `No Canvas credential under key "${key}" in ${redactStoreUri(uri)}: run \`easel login\` or \`easel token import\` first, or set CANVAS_ACCESS_TOKEN.`,
       );
     }
+    const warning = expiryWarning(record, expiryWarningDays(flags.expiryWarningDays, env), `"${key}"`);
+    if (warning) process.stderr.write(`easel: warning: ${warning}\n`);
     const strategy = storedRecordStrategy(record, key, baseUrl, config.oauthClient);
     return { auth: { strategy, store, key }, store, source: `${redactStoreUri(uri)} (key ${key})` };
   } catch (error) {

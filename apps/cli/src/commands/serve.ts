@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { integerIn, port } from "../option-parsers.js";
+import { days, integerIn, port } from "../option-parsers.js";
 import { withSimulatedData } from "./sim.js";
 
 export interface ServeFlags {
@@ -16,6 +16,7 @@ export interface ServeFlags {
   listCacheTtl: number;
   redirectUri?: string;
   logLevel: string;
+  expiryWarningDays?: number;
 }
 
 export interface DemoFlags {
@@ -62,6 +63,12 @@ export function registerServeCommands(program: Command): void {
         .env("EASEL_GATEWAY_LIST_CACHE_TTL")
         .argParser(integerIn(0, 86_400))
         .default(60),
+    )
+    .addOption(
+      new Option(
+        "--expiry-warning-days <days>",
+        "service mode: warn at start when the stored personal token expires within this many days (env EASEL_EXPIRY_WARNING_DAYS; default 14)",
+      ).argParser(days),
     )
     .option(
       "--redirect-uri <url>",
