@@ -35,6 +35,8 @@ interface ClientSettings {
   tuning: CanvasClientTuning;
   logger: CanvasLogger;
   readinessTimeoutMs: number;
+  /** TokenManager's `bufferSeconds`. */
+  refreshBufferSeconds: number;
   onTokenEvent: (event: TokenManagerEvent) => void;
 }
 
@@ -57,6 +59,7 @@ export function serviceCredentials(
     checkedKey = auth.key ?? "default";
     provider = new TokenManager(auth.strategy, auth.store, {
       key: checkedKey,
+      bufferSeconds: settings.refreshBufferSeconds,
       onEvent: settings.onTokenEvent,
     });
   } else provider = auth;
@@ -129,6 +132,7 @@ export function userCredentials(
     }
     const manager = new TokenManager(strategy, store, {
       key: userRecordKey(principal.userId),
+      bufferSeconds: settings.refreshBufferSeconds,
       onEvent: settings.onTokenEvent,
     });
     const client = new CanvasClient(clientOptions(settings, manager));

@@ -57,6 +57,8 @@ interface CommonOptions {
   canvasClient?: CanvasClientTuning;
   /** `/readyz` caches its Canvas check this long. @default 5000 */
   readinessCacheMs?: number;
+  /** Refresh an OAuth token when less than this many seconds remain. @default 300 */
+  tokenRefreshBufferSeconds?: number;
   /** `/readyz` gives Canvas this long to answer. @default 2000 */
   readinessTimeoutMs?: number;
   /**
@@ -122,6 +124,8 @@ export interface UserModeOptions extends CommonOptions {
     redirectUri?: string;
     /** Canvas scopes, when the developer key enforces them. */
     scopes?: readonly string[];
+    /** At login, ask Canvas to delete the person's other tokens for this key (`replace_tokens=1`). @default false */
+    replaceTokens?: boolean;
     /**
      * Allows a plain `http://` Canvas on a loopback host (the simulator). Refused for any
      * other host by `@easel/auth`, so it cannot downgrade a real Canvas.
@@ -157,6 +161,7 @@ export interface NormalizedLimits {
 
 interface NormalizedCommon {
   canvasBaseUrl: string;
+  tokenRefreshBufferSeconds: number;
   graphqlEndpoint: string;
   corsOrigins: readonly string[];
   graphiql: false | { defaultQuery?: string; title: string };
@@ -188,6 +193,7 @@ export type NormalizedOptions =
         clientSecret: string;
         redirectUri: string | undefined;
         scopes: readonly string[];
+        replaceTokens: boolean;
         dangerouslyAllowInsecureHttp: boolean;
       };
       store: TokenStore;
@@ -322,6 +328,13 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
     processMetrics: bool("processMetrics", options.processMetrics, false),
     canvasClient: { ...(options.canvasClient ?? {}) },
     readinessCacheMs: int("readinessCacheMs", options.readinessCacheMs, 5_000, 0, 3_600_000),
+    tokenRefreshBufferSeconds: int(
+      "tokenRefreshBufferSeconds",
+      options.tokenRefreshBufferSeconds,
+      300,
+      0,
+      86_400,
+    ),
     readinessTimeoutMs: int("readinessTimeoutMs", options.readinessTimeoutMs, 2_000, 1, 60_000),
     loaderStrategy,
     listCache: {
@@ -389,6 +402,7 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
         redirectUri:
           oauth.redirectUri === undefined ? undefined : httpUrl("oauth.redirectUri", oauth.redirectUri),
         scopes: [...(oauth.scopes ?? [])],
+        replaceTokens: bool("oauth.replaceTokens", oauth.replaceTokens, false),
         dangerouslyAllowInsecureHttp: bool(
           "oauth.dangerouslyAllowInsecureHttp",
           oauth.dangerouslyAllowInsecureHttp,
