@@ -71,6 +71,10 @@ async function serviceAuth(
   }
 }
 
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ["1", "true", "yes"].includes(value.trim().toLowerCase());
+}
+
 /** `easel serve`: the gateway until SIGTERM/SIGINT. */
 export async function serve(flags: ServeFlags): Promise<void> {
   const env = process.env;
@@ -86,6 +90,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     graphiql: flags.graphiql === true,
     introspection: flags.introspection === true,
     requestTimeoutMs: flags.requestTimeout,
+    tokenRefreshBufferSeconds: flags.refreshBuffer,
     listCacheTtlSeconds: flags.listCacheTtl,
     logger: createGatewayLogger({ level: flags.logLevel }),
     port: flags.port,
@@ -139,6 +144,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
           clientId: config.oauthClient.clientId,
           clientSecret: config.oauthClient.clientSecret,
           redirectUri: flags.redirectUri ?? config.oauthClient.redirectUri,
+          scopes: flags.scopes?.split(/[\s,]+/).filter(Boolean),
+          replaceTokens: flags.replaceTokens === true || isTrue(env.EASEL_GATEWAY_REPLACE_TOKENS),
           dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl),
         },
         store,
