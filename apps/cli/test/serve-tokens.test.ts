@@ -33,6 +33,39 @@ async function gatewayUrl(run: Running): Promise<string> {
   return url!;
 }
 
+describe("easel serve (service mode) warns once when the stored token expires soon", () => {
+  it("names the expiry on stderr at start", async () => {
+    const storeUri = `file:${home}/service/`;
+    const expiresAt = Date.now() / 1000 + 3 * 86_400;
+    const token = sim.admin.createDeveloperToken({ userId: 1, expiresAt: expiresAt * 1000 });
+    const store = await createTokenStore(storeUri, { fernetKeys: fernetKey });
+    await store.set("default", { access_token: token, token_type: "Bearer", expires_at: expiresAt });
+    await store.close();
+    const run = startEasel(
+      ["serve", "--port", "0", "--store", storeUri],
+      {
+        CANVAS_BASE_URL: sim.url,
+        EASEL_FERNET_KEY: fernetKey,
+        EASEL_GATEWAY_KEYS: "a-service-api-key-0123456789",
+      },
+      home,
+    );
+    try {
+      const base = await gatewayUrl(run);
+      expect(run.stderr().match(/warning: the Canvas token in "default" expires at/g)).toHaveLength(1);
+      expect(run.stderr()).toMatch(/\((2|3) days left\)/);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const seconds = Number(
+        /^easel_gateway_token_expiry_seconds\{key="default"\} (-?\d+)$/m.exec(metrics)?.[1],
+      );
+      expect(Math.abs(seconds - 3 * 86_400)).toBeLessThan(120);
+    } finally {
+      run.child.kill("SIGTERM");
+      await run.done;
+    }
+  });
+});
+
 describe("easel serve --mode user: scopes and replace tokens by flag and env; logout revokes", () => {
   it("asks Canvas for the scopes, replaces earlier tokens at login, and revokes at logout", async () => {
     const storeUri = `file:${home}/users/`;
