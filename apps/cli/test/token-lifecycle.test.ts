@@ -74,13 +74,15 @@ describe("easel token import looks a personal token's expiry up", () => {
 });
 
 describe("easel token check", () => {
-  it("exits 0 when valid beyond the window, 1 within it (saying when), 3 when expired or revoked", async () => {
+  it("exits 0 when valid beyond the window", async () => {
     const far = freshStore();
     await importToken(far.env, tokenExpiringIn(60));
     const ok = await easel(["token", "check"], far.env, home);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^OK: .*expires .* \((59|60) days left\)/);
+  });
 
+  it("exits 1 within the window, saying when; the window is set by flag or env", async () => {
     const near = freshStore();
     const nearToken = tokenExpiringIn(10);
     await importToken(near.env, nearToken);
@@ -94,12 +96,19 @@ describe("easel token check", () => {
     expect(
       (await easel(["token", "check"], { ...near.env, EASEL_EXPIRY_WARNING_DAYS: "5" }, home)).status,
     ).toBe(0);
+  });
 
+  it("exits 3 when Canvas says the token was revoked", async () => {
+    const near = freshStore();
+    const nearToken = tokenExpiringIn(10);
+    await importToken(near.env, nearToken);
     sim.admin.revokeToken(nearToken);
     const revoked = await easel(["token", "check"], near.env, home);
     expect(revoked.status).toBe(3);
     expect(revoked.stderr).toContain("CRITICAL: Canvas no longer accepts the token");
+  });
 
+  it("exits 3 when expired (offline: from the stored expiry) or nothing is stored", async () => {
     // Offline (no Canvas URL): the stored expiry decides; past it is exit 3.
     const expired = freshStore();
     const expiring = tokenExpiringIn(1);
@@ -144,6 +153,26 @@ describe("long-running commands warn once when the token expires soon", () => {
     );
     expect(quiet.status, quiet.stderr).toBe(0);
     expect(quiet.stderr).not.toContain("expires at");
+  });
+
+  it("a bare CANVAS_ACCESS_TOKEN's expiry is asked of Canvas: warned once as well", async () => {
+    const out = join(home, "courses-env.ndjson");
+    const exported = await easel(
+      ["export", "courses", "--all-courses", "--format", "ndjson", "--out", out],
+      { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: tokenExpiringIn(2) },
+      home,
+    );
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(
+      exported.stderr.match(/warning: the Canvas token in CANVAS_ACCESS_TOKEN expires at/g),
+    ).toHaveLength(1);
+    const far = await easel(
+      ["export", "courses", "--all-courses", "--format", "ndjson", "--out", out],
+      { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: sim.developerToken },
+      home,
+    );
+    expect(far.status, far.stderr).toBe(0);
+    expect(far.stderr).not.toContain("warning");
   });
 });
 

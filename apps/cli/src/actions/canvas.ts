@@ -5,7 +5,7 @@ import type { TokenRecord, TokenStore } from "@easel/token-store";
 import type { CanvasFlags } from "../canvas-options.js";
 import { UsageError } from "../exit-codes.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
-import { expiryWarning, expiryWarningDays } from "./expiry.js";
+import { bareTokenExpiryWarning, expiryWarning, expiryWarningDays } from "./expiry.js";
 
 export interface CanvasConnection {
   client: CanvasClient;
@@ -72,6 +72,9 @@ export async function connectCanvas(
 
   if (!flags.store && config.canvasAccessToken) {
     const client = build(config.canvasAccessToken);
+    const days = expiryWarningDays(flags.expiryWarningDays, env);
+    const warning = await bareTokenExpiryWarning(config.canvasAccessToken, baseUrl, days);
+    if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
     return {
       client,
       source: "CANVAS_ACCESS_TOKEN",

@@ -1,3 +1,4 @@
+import { developerToken, isLoopbackHttpUrl } from "@easel/auth";
 import type { TokenRecord } from "@easel/token-store";
 import { UsageError } from "../exit-codes.js";
 import type { Env } from "./config.js";
@@ -52,4 +53,30 @@ export function expiryWarning(
     `the Canvas token in ${where} expires at ${when} (${days === 0 ? "less than a day" : `${days} day${days === 1 ? "" : "s"}`} left); ` +
     "regenerate it before then: easel token rotate, or easel tokens update ID --regenerate --into-store URI."
   );
+}
+
+/**
+ * The same warning for a bare token (`CANVAS_ACCESS_TOKEN`), which has no stored expiry: one
+ * Access Tokens API request asks Canvas. Best effort: a token that may not read its own details
+ * (scoped), or a Canvas that does not answer, gives no warning and lets the command go on.
+ */
+export async function bareTokenExpiryWarning(
+  accessToken: string,
+  baseUrl: string,
+  windowDays: number,
+): Promise<string | undefined> {
+  try {
+    const strategy = developerToken({
+      baseUrl,
+      timeoutMs: 5_000,
+      dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl),
+    });
+    const info = await strategy.inspect({ access_token: accessToken, token_type: "Bearer" });
+    if (!info.expiresAt) return undefined;
+    const record: TokenRecord = { access_token: accessToken, token_type: "Bearer" };
+    record.expires_at = Date.parse(info.expiresAt) / 1000;
+    return expiryWarning(record, windowDays, "CANVAS_ACCESS_TOKEN");
+  } catch {
+    return undefined;
+  }
 }

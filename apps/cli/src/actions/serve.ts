@@ -15,7 +15,7 @@ import type { DemoFlags, ServeFlags } from "../commands/serve.js";
 import { UsageError } from "../exit-codes.js";
 import { storedRecordStrategy } from "./canvas.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore } from "./config.js";
-import { expiryWarning, expiryWarningDays } from "./expiry.js";
+import { bareTokenExpiryWarning, expiryWarning, expiryWarningDays } from "./expiry.js";
 import { untilSignal } from "./signals.js";
 import { startSim } from "./sim.js";
 
@@ -50,6 +50,9 @@ async function serviceAuth(
   source: string;
 }> {
   if (!flags.store && config.canvasAccessToken) {
+    const days = expiryWarningDays(flags.expiryWarningDays, env);
+    const warning = await bareTokenExpiryWarning(config.canvasAccessToken, baseUrl, days);
+    if (warning) process.stderr.write(`easel: warning: ${warning}\n`);
     return { auth: config.canvasAccessToken, source: "CANVAS_ACCESS_TOKEN" };
   }
   const { uri, key } = selectStore(flags, env);
