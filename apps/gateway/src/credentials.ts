@@ -26,6 +26,8 @@ export interface Credentials {
   cacheScope(principal: Principal): string;
   /** A user logged in again: drop their client so the next request starts from the new record. */
   forget?(userId: number): void;
+  /** User mode: the store keys of the people this process serves now (for the expiry gauge). */
+  activeKeys?(): string[];
   readiness: ReadinessChecks;
   close(): Promise<void>;
 }
@@ -146,6 +148,7 @@ export function userCredentials(
       if (principal.kind !== "user") throw new TypeError("user mode needs a user principal");
       return userCacheScope(principal.userId);
     },
+    activeKeys: () => [...clients.keys()].map(userRecordKey),
     forget: (userId) => {
       const entry = clients.get(userId);
       if (!entry) return;

@@ -26,7 +26,7 @@ import { useUserSession } from "./plugins/use-user-session.js";
 import { requestState } from "./request-state.js";
 import { gatewaySchema } from "./schema/index.js";
 import { SessionStore } from "./sessions.js";
-import { observeStoredExpiry } from "./token-expiry.js";
+import { observeStoredExpiry, observeUserExpiry } from "./token-expiry.js";
 
 /** A gateway, not yet listening: drive it with `fetch` (tests) or mount `handler` on a server. */
 export interface Gateway {
@@ -147,6 +147,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     });
     const perUser = userCredentials(strategy, options.store, clientSettings);
     credentials = perUser;
+    observeUserExpiry(metrics, options.store, () => perUser.activeKeys?.() ?? []);
     const forgetUser = (userId: number) => {
       perUser.forget?.(userId);
       listCache.invalidateScope(userCacheScope(userId));

@@ -61,6 +61,7 @@ describe("user mode: replace tokens and the refresh buffer", () => {
     });
     const teacher = String(sim.data.staff(1)[0]!.login_id);
     const teacherId = sim.data.staff(1)[0]!.id;
+    let lastSetCookie = "";
     const login = async () => {
       const start = await gateway.fetch(`${HTTP_BASE}/auth/login`, { redirect: "manual" });
       const binding = /easel_login=([^;]+)/.exec(start.headers.get("set-cookie") ?? "")![1];
@@ -73,6 +74,7 @@ describe("user mode: replace tokens and the refresh buffer", () => {
         headers: { cookie: `${LOGIN_COOKIE}=${binding}` },
       });
       expect(done.status).toBe(302);
+      lastSetCookie = done.headers.get("set-cookie") ?? "";
       return (await store.get(`user:${teacherId}`))!.access_token;
     };
     try {
@@ -87,6 +89,21 @@ describe("user mode: replace tokens and the refresh buffer", () => {
         headers: { authorization: `Bearer ${second}` },
       });
       expect(current.status).toBe(200);
+      // Once the person has made a request, their record's expiry is in /metrics under their key.
+      const session = /easel_session=([^;]+)/.exec(lastSetCookie)![1];
+      const viewer = await gateway.fetch(`${HTTP_BASE}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie: `easel_session=${session}` },
+        body: JSON.stringify({ query: "{ viewer { id } }" }),
+      });
+      expect(viewer.status).toBe(200);
+      const metrics = await (await gateway.fetch(`${HTTP_BASE}/metrics`)).text();
+      const seconds = Number(
+        new RegExp(`^easel_gateway_token_expiry_seconds\\{key="user:${teacherId}"\\} (-?\\d+)$`, "m").exec(
+          metrics,
+        )?.[1],
+      );
+      expect(Math.abs(seconds - 3600)).toBeLessThan(60);
     } finally {
       await gateway.close();
     }
