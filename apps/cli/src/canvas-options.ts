@@ -1,10 +1,13 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
+import { days } from "./option-parsers.js";
 
 /** Flags of every command that talks to Canvas. */
 export interface CanvasFlags {
   baseUrl?: string;
   store?: string;
   key?: string;
+  /** Warn when a personal token expires within this many days (env EASEL_EXPIRY_WARNING_DAYS). */
+  expiryWarningDays?: number;
 }
 
 /** Adds `--base-url`, `--store` and `--key`. */
@@ -16,7 +19,13 @@ export function withCanvasOptions(command: Command): Command {
       "token store URI (env EASEL_TOKEN_STORE; default file:~/.config/easel/tokens/); ignored when " +
         "CANVAS_ACCESS_TOKEN is set and --store is not",
     )
-    .option("--key <name>", 'record key in the store (env EASEL_TOKEN_KEY; default "default")');
+    .option("--key <name>", 'record key in the store (env EASEL_TOKEN_KEY; default "default")')
+    .addOption(
+      new Option(
+        "--expiry-warning-days <days>",
+        "warn once at start when the stored personal token expires within this many days (env EASEL_EXPIRY_WARNING_DAYS; default 14)",
+      ).argParser(days),
+    );
 }
 
 /** Text for a command's --help about where the credential comes from. */

@@ -30,3 +30,12 @@ export function integerIn(min: number, max: number) {
 
 /** Ports: 0 asks the system for a free one. */
 export const port = integerIn(0, 65535);
+
+/** A number of days (fractions allowed), for expiry warning windows. */
+export function days(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) {
+    throw new InvalidArgumentError("expected a number of days.");
+  }
+  return n;
+}

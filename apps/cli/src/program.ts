@@ -6,6 +6,7 @@ import { registerServeCommands } from "./commands/serve.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { registerSyncCommands } from "./commands/sync.js";
 import { registerTokenCommands } from "./commands/token.js";
+import { registerTokensCommands } from "./commands/tokens.js";
 import { CliExit, EXIT_FAILURE, EXIT_REAUTH, EXIT_USAGE, UsageError } from "./exit-codes.js";
 import { redactSecrets } from "./redact.js";
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   program.commandsGroup("Credentials:");
   registerTokenCommands(program);
   registerAuthCommands(program); // login, logout; joins `token` with refresh, rotate and revoke
+  registerTokensCommands(program);
   registerKeyCommands(program);
   program.commandsGroup("Canvas data:");
   registerExportCommand(program);
@@ -41,6 +43,8 @@ Examples:
   $ easel key generate             # a key for EASEL_FERNET_KEY, which encrypts stored tokens
   $ easel login                    # OAuth login (CANVAS_BASE_URL, CANVAS_CLIENT_ID/SECRET)
   $ easel token show               # what is stored, without its secrets
+  $ easel token check              # monitoring: exit 0 ok, 1 expires within 14 days, 3 expired/revoked
+  $ easel tokens list              # Canvas's Access Tokens API (create, update --regenerate, delete)
   $ easel export grades --course 101,102 --format csv --out grades.csv
   $ easel sync --to postgres://easel@db/warehouse --all-courses --term 3
 

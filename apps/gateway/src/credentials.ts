@@ -26,6 +26,8 @@ export interface Credentials {
   cacheScope(principal: Principal): string;
   /** A user logged in again: drop their client so the next request starts from the new record. */
   forget?(userId: number): void;
+  /** User mode: the store keys of the people this process serves now (for the expiry gauge). */
+  activeKeys?(): string[];
   readiness: ReadinessChecks;
   close(): Promise<void>;
 }
@@ -35,6 +37,8 @@ interface ClientSettings {
   tuning: CanvasClientTuning;
   logger: CanvasLogger;
   readinessTimeoutMs: number;
+  /** TokenManager's `bufferSeconds`. */
+  refreshBufferSeconds: number;
   onTokenEvent: (event: TokenManagerEvent) => void;
 }
 
@@ -57,6 +61,7 @@ export function serviceCredentials(
     checkedKey = auth.key ?? "default";
     provider = new TokenManager(auth.strategy, auth.store, {
       key: checkedKey,
+      bufferSeconds: settings.refreshBufferSeconds,
       onEvent: settings.onTokenEvent,
     });
   } else provider = auth;
@@ -129,6 +134,7 @@ export function userCredentials(
     }
     const manager = new TokenManager(strategy, store, {
       key: userRecordKey(principal.userId),
+      bufferSeconds: settings.refreshBufferSeconds,
       onEvent: settings.onTokenEvent,
     });
     const client = new CanvasClient(clientOptions(settings, manager));
@@ -142,6 +148,7 @@ export function userCredentials(
       if (principal.kind !== "user") throw new TypeError("user mode needs a user principal");
       return userCacheScope(principal.userId);
     },
+    activeKeys: () => [...clients.keys()].map(userRecordKey),
     forget: (userId) => {
       const entry = clients.get(userId);
       if (!entry) return;

@@ -26,6 +26,7 @@ import { useUserSession } from "./plugins/use-user-session.js";
 import { requestState } from "./request-state.js";
 import { gatewaySchema } from "./schema/index.js";
 import { SessionStore } from "./sessions.js";
+import { observeStoredExpiry, observeUserExpiry } from "./token-expiry.js";
 
 /** A gateway, not yet listening: drive it with `fetch` (tests) or mount `handler` on a server. */
 export interface Gateway {
@@ -122,6 +123,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     tuning: options.canvasClient,
     logger: canvasLoggerFor(log, metrics),
     readinessTimeoutMs: options.readinessTimeoutMs,
+    refreshBufferSeconds: options.tokenRefreshBufferSeconds,
     onTokenEvent: (event: { type: string; outcome?: string }) => {
       if (event.type === "refresh" && event.outcome === "refreshed")
         metrics.tokenRefreshes.inc({ mode: options.mode });
@@ -132,6 +134,7 @@ export function createGateway(input: GatewayOptions): Gateway {
   let sessionPlugin: Plugin | undefined;
   if (options.mode === "service") {
     credentials = serviceCredentials(options.auth, options.store, options.storeKey, clientSettings);
+    observeStoredExpiry(metrics, options.auth, options.store, options.storeKey);
   } else {
     const { clientId, clientSecret, redirectUri, scopes, dangerouslyAllowInsecureHttp } = options.oauth;
     const strategy = oauthStrategy(
@@ -144,6 +147,11 @@ export function createGateway(input: GatewayOptions): Gateway {
     );
     const perUser = userCredentials(strategy, options.store, clientSettings);
     credentials = perUser;
+    observeUserExpiry(metrics, options.store, () => perUser.activeKeys?.() ?? []);
+    const forgetUser = (userId: number) => {
+      perUser.forget?.(userId);
+      listCache.invalidateScope(userCacheScope(userId));
+    };
     sessionPlugin = useUserSession({
       strategy,
       store: options.store,
@@ -154,11 +162,10 @@ export function createGateway(input: GatewayOptions): Gateway {
       secureCookies: options.secureCookies,
       trustProxy: options.trustProxy,
       baseLog: log,
-      // A new login may come with other scopes or roles: start from Canvas again.
-      onLogin: (userId) => {
-        perUser.forget?.(userId);
-        listCache.invalidateScope(userCacheScope(userId));
-      },
+      replaceTokens: options.oauth.replaceTokens,
+      // A new login may come with other scopes or roles, a logout ends the token: start from Canvas again.
+      onLogin: forgetUser,
+      onLogout: forgetUser,
     });
   }
 

@@ -20,6 +20,8 @@ export class GatewayMetrics {
   readonly listCacheLookups: Counter<"list" | "result">;
   readonly listCacheEvictions: Counter<"reason">;
   readonly listCacheSize: Gauge<"unit">;
+  readonly tokenExpiry: Gauge<"key">;
+  #tokenExpiry: (() => Promise<ReadonlyArray<{ key: string; seconds: number }>>) | undefined;
   #listCacheStats: (() => { entries: number; rows: number }) | undefined;
 
   constructor(registry: Registry = new Registry(), options: { processMetrics?: boolean } = {}) {
@@ -101,7 +103,25 @@ export class GatewayMetrics {
         this.set({ unit: "rows" }, now.rows);
       },
     });
+    const expiry = () => this.#tokenExpiry?.();
+    this.tokenExpiry = new Gauge({
+      name: "easel_gateway_token_expiry_seconds",
+      help: "Seconds until the stored Canvas token expires, per store key (negative once expired; absent without a recorded expiry).",
+      labelNames: ["key"],
+      registers,
+      async collect() {
+        const now = await expiry();
+        if (!now) return;
+        this.reset();
+        for (const { key, seconds } of now) this.set({ key }, seconds);
+      },
+    });
     if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: "easel_gateway_" });
+  }
+
+  /** Where the token expiry gauge reads from, at each scrape (the stored records). */
+  observeTokenExpiry(read: () => Promise<ReadonlyArray<{ key: string; seconds: number }>>): void {
+    this.#tokenExpiry = read;
   }
 
   /** Where the size gauge reads from (the gateway's list cache). */

@@ -58,6 +58,8 @@ interface CommonOptions {
   canvasClient?: CanvasClientTuning;
   /** `/readyz` caches its Canvas check this long. @default 5000 */
   readinessCacheMs?: number;
+  /** Refresh an OAuth token when less than this many seconds remain. @default 300 */
+  tokenRefreshBufferSeconds?: number;
   /** `/readyz` gives Canvas this long to answer. @default 2000 */
   readinessTimeoutMs?: number;
   /**
@@ -123,6 +125,8 @@ export interface UserModeOptions extends CommonOptions {
     redirectUri?: string;
     /** Canvas scopes, when the developer key enforces them. */
     scopes?: readonly string[];
+    /** At login, ask Canvas to delete the person's other tokens for this key (`replace_tokens=1`). @default false */
+    replaceTokens?: boolean;
     /**
      * Allows a plain `http://` Canvas on a loopback host (the simulator). Refused for any
      * other host by `@easel/auth`, so it cannot downgrade a real Canvas.
@@ -158,6 +162,7 @@ export interface NormalizedLimits {
 
 interface NormalizedCommon {
   canvasBaseUrl: string;
+  tokenRefreshBufferSeconds: number;
   graphqlEndpoint: string;
   corsOrigins: readonly string[];
   graphiql: false | { defaultQuery?: string; title: string };
@@ -189,6 +194,7 @@ export type NormalizedOptions =
         clientSecret: string;
         redirectUri: string | undefined;
         scopes: readonly string[];
+        replaceTokens: boolean;
         dangerouslyAllowInsecureHttp: boolean;
       };
       store: TokenStore;
@@ -307,6 +313,7 @@ const commonSchema = z.object({
   processMetrics: bool.default(false),
   canvasClient: z.custom<CanvasClientTuning>().optional(),
   readinessCacheMs: intIn(0, 3_600_000).default(5_000),
+  tokenRefreshBufferSeconds: intIn(0, 86_400).default(300),
   readinessTimeoutMs: intIn(1, 60_000).default(2_000),
   loaderStrategy: z
     .enum(["batched", "naive-per-student"], expecting('"batched" or "naive-per-student"'))
@@ -372,6 +379,7 @@ const userSchema = z.object({
       scopes: z
         .array(z.string(expecting("an array of scope names")), expecting("an array of scope names"))
         .default([]),
+      replaceTokens: bool.default(false),
       dangerouslyAllowInsecureHttp: bool.default(false),
     },
     expecting("{ clientId, clientSecret }"),
@@ -447,6 +455,7 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
     processMetrics: c.processMetrics,
     canvasClient: { ...(c.canvasClient ?? {}) },
     readinessCacheMs: c.readinessCacheMs,
+    tokenRefreshBufferSeconds: c.tokenRefreshBufferSeconds,
     readinessTimeoutMs: c.readinessTimeoutMs,
     loaderStrategy: c.loaderStrategy,
     listCache: {

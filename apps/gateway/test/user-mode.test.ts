@@ -282,16 +282,52 @@ describe("sessions and cookies", () => {
     expect(replay.status).toBe(400);
   });
 
-  it("logout ends the session (POST only); the token record stays for the user's other sessions", async () => {
+  it("logout ends the session (POST only), revokes the Canvas token and deletes the record", async () => {
     const { cookie } = await login(teacher.login);
     expect((await query(cookie, "{ viewer { id } }")).status).toBe(200);
+    const token = (await store.get(`user:${teacher.id}`))!.access_token;
     const get = await gateway.fetch(`${HTTP_BASE}/auth/logout`, { headers: { cookie } });
     expect(get.status).toBe(405);
     const out = await gateway.fetch(`${HTTP_BASE}/auth/logout`, { method: "POST", headers: { cookie } });
     expect(out.status).toBe(200);
+    expect(await out.json()).toEqual({ loggedOut: true, revoked: true });
     expect(setCookies(out).find((c) => c.startsWith(`${SESSION_COOKIE}=`))).toMatch(/Max-Age=0/);
     expect((await query(cookie, "{ viewer { id } }")).status).toBe(401);
-    expect(await store.get(`user:${teacher.id}`)).toBeDefined();
+    // As `easel logout` does: Canvas no longer accepts the token, and the store no longer holds it.
+    expect(await store.get(`user:${teacher.id}`)).toBeUndefined();
+    const refused = await fetch(`${sim.url}/api/v1/users/self`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(
+      "Revoked access token.",
+    );
+  });
+
+  it("OAuth errors at the callback: a small HTML page for a browser, JSON for scripts", async () => {
+    const start = await gateway.fetch(`${HTTP_BASE}/auth/login`, { redirect: "manual" });
+    const binding = cookieValue(setCookies(start), LOGIN_COOKIE)!;
+    const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+    // The person clicked "Cancel" on Canvas's consent page.
+    const denied = `${HTTP_BASE}/auth/callback?error=access_denied&state=${encodeURIComponent(state)}`;
+    const html = await gateway.fetch(denied, {
+      headers: { cookie: `${LOGIN_COOKIE}=${binding}`, accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
+    });
+    expect(html.status).toBe(403);
+    expect(html.headers.get("content-type")).toMatch(/^text\/html/);
+    const page = await html.text();
+    expect(page).toContain("Canvas did not authorize the login.");
+    expect(page).toContain('href="/auth/login"');
+
+    const expired = await gateway.fetch(`${HTTP_BASE}/auth/callback?code=x&state=unknown`, {
+      headers: { accept: "application/json" },
+    });
+    expect(expired.status).toBe(400);
+    expect(expired.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(
+      ((await expired.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions
+        .code,
+    ).toBe("UNAUTHENTICATED");
   });
 
   it("returnTo only accepts local paths (no open redirect)", async () => {

@@ -100,6 +100,17 @@ export function createControlPlane(deps: ControlDeps) {
     }),
     "POST /__sim/tokens/revoke": (params) => ({ revoked: admin.revokeToken(params.get("token") ?? "") }),
     "POST /__sim/tokens/expire": (params) => ({ expired: admin.expireToken(params.get("token") ?? "") }),
+    "POST /__sim/tokens/activate": (params) => {
+      const tokenOrId = params.get("id") ?? params.get("token");
+      if (!tokenOrId) throw invalidArg("id", tokenOrId, "or token is required");
+      return { result: admin.activateToken(tokenOrId) };
+    },
+    "POST /__sim/admins": (params) => {
+      const userId = numberParam(params, "user_id");
+      if (userId === undefined) throw invalidArg("user_id", userId, "is required");
+      admin.addAdmin(userId);
+      return { admins: [...rt.admins] };
+    },
     "POST /__sim/forbidden": (params) => {
       const userId = numberParam(params, "user_id");
       const courseId = numberParam(params, "course_id");

@@ -49,8 +49,21 @@ export interface CanvasSimOptions {
   faults?: string | FaultRule[];
   /** The analytics plugin's `service_enabled?(:analytics)`. @default true */
   analyticsEnabled?: boolean;
-  /** Start of the simulated clock (epoch ms); data are generated relative to it. @default 2026-10-15T12:00:00Z */
+  /**
+   * Start of the simulated clock (epoch ms). By default the clock follows the wall clock, so tokens it
+   * mints expire when a client on the real clock expects them to. @default Date.now()
+   */
   now?: number;
+  /**
+   * The instant data are generated relative to (term dates, activity, due dates): fixed by default so a
+   * seed gives the same data on any day. @default `now` when given, else 2026-10-15T12:00:00Z
+   */
+  dataEpoch?: number;
+  /**
+   * Users who are account admins besides user 1 (the functional admin): they may read every user and
+   * manage everyone's access tokens. @default []
+   */
+  admins?: number[];
   /** When true, simulated time moves only through `advanceClock`. @default false */
   freezeClock?: boolean;
   /** Approve `GET /login/oauth2/auth` without showing the consent page (as `?auto=1` does). @default false */
@@ -81,12 +94,15 @@ export interface NormalizedOptions {
   faults: FaultRule[];
   analyticsEnabled: boolean;
   now: number;
+  dataEpoch: number;
+  admins: number[];
   freezeClock: boolean;
   autoApprove: boolean;
   redirectUri: string;
   jobSeconds: number;
 }
 
+/** The default data epoch (data are generated relative to it); the clock itself follows the wall clock. */
 export const DEFAULT_NOW = Date.UTC(2026, 9, 15, 12, 0, 0);
 
 export const DEFAULT_THROTTLE: Readonly<ThrottleSettings> = Object.freeze({
@@ -189,9 +205,15 @@ export function normalizeOptions(options: CanvasSimOptions = {}): NormalizedOpti
   }
   const host = options.host ?? "127.0.0.1";
   if (typeof host !== "string" || host === "") throw invalidArg("host", host, "must be a non-empty string");
-  const now = options.now ?? DEFAULT_NOW;
+  const now = options.now ?? Date.now();
   if (typeof now !== "number" || !Number.isFinite(now))
     throw invalidArg("now", now, "must be epoch milliseconds");
+  const dataEpoch = options.dataEpoch ?? options.now ?? DEFAULT_NOW;
+  if (typeof dataEpoch !== "number" || !Number.isFinite(dataEpoch))
+    throw invalidArg("dataEpoch", dataEpoch, "must be epoch milliseconds");
+  const admins = options.admins ?? [];
+  if (!Array.isArray(admins) || !admins.every((id) => Number.isInteger(id) && id > 0))
+    throw invalidArg("admins", admins, "must be an array of user ids");
   const redirectUri = options.redirectUri ?? "http://127.0.0.1/oauth/callback";
   try {
     new URL(redirectUri);
@@ -218,6 +240,8 @@ export function normalizeOptions(options: CanvasSimOptions = {}): NormalizedOpti
     faults,
     analyticsEnabled: boolean("analyticsEnabled", options.analyticsEnabled, true),
     now,
+    dataEpoch,
+    admins: [...admins],
     freezeClock: boolean("freezeClock", options.freezeClock, false),
     autoApprove: boolean("autoApprove", options.autoApprove, false),
     redirectUri,

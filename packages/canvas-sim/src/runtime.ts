@@ -29,6 +29,13 @@ export interface SimRuntime {
   publicClient: OAuthClient;
   developerToken: AccessTokenRecord;
   startedAt: number;
+  /** Account admins: user 1 (the functional admin), the `admins` option and `admin.addAdmin` calls. */
+  admins: Set<number>;
+}
+
+/** An account admin may read every user and manage everyone's access tokens. */
+export function isAccountAdmin(rt: SimRuntime, userId: number): boolean {
+  return rt.admins.has(userId);
 }
 
 /** One request as handlers see it. */
@@ -102,7 +109,7 @@ export function courseParam(ctx: RequestContext, name = "course_id"): CourseInfo
 /** What the caller may do in a course, or null. */
 export function accessTo(rt: SimRuntime, userId: number, courseId: number): Access | null {
   if (rt.forbidden.has(`${userId}:${courseId}`)) return null;
-  if (userId === rt.model.people.adminUserId) return "admin";
+  if (isAccountAdmin(rt, userId)) return "admin";
   if (rt.model.people.staffIndex(courseId, userId) !== -1) return "staff";
   if (rt.model.people.studentIndex(courseId, userId) !== -1) return "student";
   return null;

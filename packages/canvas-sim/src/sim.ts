@@ -88,6 +88,13 @@ export interface SimAdmin {
   };
   /** `X-Rate-Limit-Remaining` of a token's bucket right now. */
   rateLimitRemaining(token: string): number;
+  /** Makes a user an account admin (reads every user, manages everyone's access tokens). */
+  addAdmin(userId: number): void;
+  /**
+   * The owner accepts a pending token an admin created for them (by token id or token string), so it
+   * starts working. `not-pending` when it was already active; `not-found` when there is no such token.
+   */
+  activateToken(tokenOrId: string | number): "activated" | "not-pending" | "not-found";
 }
 
 export interface SimFaults {
@@ -142,7 +149,8 @@ function toMillis(value: number | Date | string | null | undefined): number | nu
 export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<CanvasSim> {
   const opts = normalizeOptions(options);
   const clock = new SimClock(opts.now, opts.freezeClock);
-  const model = new SimModel(opts);
+  // Generated data keep their own epoch; the clock follows the wall clock (see options.dataEpoch).
+  const model = new SimModel({ ...opts, now: opts.dataEpoch });
   const tokens = new TokenRegistry();
   let secretCounter = 0;
   const seededSecret = () => {
@@ -186,7 +194,13 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
     publicClient,
     developerToken,
     startedAt: Date.now(),
+    admins: new Set([model.people.adminUserId]),
   };
+  for (const userId of opts.admins) {
+    if (!model.people.user(userId))
+      throw new CanvasSimError(SIM_UNKNOWN_USER, `No simulated user with id ${userId}`);
+    rt.admins.add(userId);
+  }
 
   let url = "";
   const requireUser = (userId: number) => {
@@ -241,6 +255,17 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
         seededSecret,
       );
       return { clientId: client.id, clientSecret: client.secret, redirectUris: client.redirectUris };
+    },
+    addAdmin(userId) {
+      requireUser(userId);
+      rt.admins.add(userId);
+    },
+    activateToken(tokenOrId) {
+      const record =
+        typeof tokenOrId === "number" || /^\d+$/.test(tokenOrId)
+          ? tokens.byId(Number(tokenOrId))
+          : tokens.byToken(tokenOrId);
+      return record ? tokens.activate(record, clock.now()) : "not-found";
     },
     rateLimitRemaining: (token) => rt.throttle.remaining(`token:${tokenFingerprint(token)}`, clock.now()),
   };

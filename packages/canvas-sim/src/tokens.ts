@@ -210,6 +210,17 @@ export class TokenRegistry {
     this.#byToken.set(record.token, record);
   }
 
+  /**
+   * The user accepts a token an admin created for them (Canvas's internal `activate` action): a
+   * pending token becomes usable. `not-pending` for any other state ("is already active").
+   */
+  activate(record: AccessTokenRecord, now: number): "activated" | "not-pending" {
+    if (record.workflowState !== "pending") return "not-pending";
+    record.workflowState = "active";
+    record.updatedAt = now;
+    return "activated";
+  }
+
   /** Public clients get a new refresh token on every refresh. */
   rotateRefreshToken(record: AccessTokenRecord): void {
     if (record.refreshToken) this.#byRefresh.delete(record.refreshToken);

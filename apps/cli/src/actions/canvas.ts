@@ -4,6 +4,7 @@ import { canvasAuthSettings, credentialSource, strategyForRecord } from "@easel/
 import type { TokenStore } from "@easel/token-store";
 import type { CanvasFlags } from "../canvas-options.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
+import { bareTokenExpiryWarning, expiryWarning, expiryWarningDays } from "./expiry.js";
 
 export interface CanvasConnection {
   client: CanvasClient;
@@ -20,6 +21,8 @@ export interface ConnectOptions {
   env?: Env;
   /** Requests in flight at most. @default 8 */
   maxConcurrency?: number;
+  /** Where the once-per-run expiry warning goes. @default process.stderr */
+  stderr?: NodeJS.WritableStream;
 }
 
 /**
@@ -40,6 +43,9 @@ export async function connectCanvas(
   const source = credentialSource(settings);
   if (source.kind === "access-token") {
     const client = build(source.token);
+    const days = expiryWarningDays(flags.expiryWarningDays, env);
+    const warning = await bareTokenExpiryWarning(source.token, baseUrl, days);
+    if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
     return {
       client,
       source: "CANVAS_ACCESS_TOKEN",
@@ -53,6 +59,8 @@ export async function connectCanvas(
   const store: TokenStore = await openStore(uri, env);
   try {
     const record = await store.get(key);
+    const warning = expiryWarning(record, expiryWarningDays(flags.expiryWarningDays, env), `"${key}"`);
+    if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
     const strategy = usage(() => strategyForRecord(settings, record, { key }));
     const manager = usage(() => new TokenManager(strategy, store, { key }));
     const client = build(manager);

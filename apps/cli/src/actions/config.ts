@@ -51,14 +51,15 @@ export async function openStore(uri: string, env: Env = process.env): Promise<To
     const scheme = storeSchemeOf(uri);
     // File and Redis records are Fernet tokens; Vault encrypts at rest itself and memory never persists.
     const encrypts = scheme === "file" || scheme === "redis";
-    if (encrypts && !env.EASEL_FERNET_KEY?.trim()) {
+    const fernetKeys = encrypts ? fernetKeysOf(env) : env.EASEL_FERNET_KEY;
+    if (encrypts && !fernetKeys) {
       throw new UsageError(
         `EASEL_FERNET_KEY is not set, and the token store ${redactStoreUri(uri)} encrypts records with it.\n` +
           "  Make a key with `easel key generate`, keep it somewhere safe, then:\n" +
           "  export EASEL_FERNET_KEY=<the key>",
       );
     }
-    return await openTokenStore(uri, { fernetKeys: env.EASEL_FERNET_KEY, env });
+    return await openTokenStore(uri, { fernetKeys, env });
   } catch (error) {
     // ConfigError: unknown scheme or malformed URI; TypeError: an adapter refused its options (bad key).
     if (error instanceof ConfigError || error instanceof TypeError) {
@@ -66,6 +67,27 @@ export async function openStore(uri: string, env: Env = process.env): Promise<To
     }
     throw error;
   }
+}
+
+let fallbackNoticeShown = false;
+
+/**
+ * `EASEL_FERNET_KEY`, else `TOKEN_ENCRYPTION_KEY`: the Python token manager's name for the same
+ * key, so both programs can share one cache. The fallback is announced once per process.
+ */
+export function fernetKeysOf(env: Env, stderr: NodeJS.WritableStream = process.stderr): string | undefined {
+  const own = env.EASEL_FERNET_KEY?.trim();
+  if (own) return own;
+  const python = env.TOKEN_ENCRYPTION_KEY?.trim();
+  if (!python) return undefined;
+  if (!fallbackNoticeShown) {
+    fallbackNoticeShown = true;
+    stderr.write(
+      "easel: notice: EASEL_FERNET_KEY is not set; using TOKEN_ENCRYPTION_KEY (the Python token manager's " +
+        "name for the same key). Set EASEL_FERNET_KEY to silence this notice.\n",
+    );
+  }
+  return python;
 }
 
 /**

@@ -14,6 +14,7 @@ import { pino } from "pino";
 import type { DemoFlags, ServeFlags } from "../commands/serve.js";
 import { UsageError } from "../exit-codes.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
+import { bareTokenExpiryWarning, expiryWarning, expiryWarningDays } from "./expiry.js";
 import { untilSignal } from "./signals.js";
 import { startSim } from "./sim.js";
 
@@ -49,7 +50,12 @@ async function serviceAuth(
 }> {
   const settings = usage(() => canvasAuthSettings(config, { baseUrl, store: flags.store }));
   const source = credentialSource(settings);
-  if (source.kind === "access-token") return { auth: source.token, source: "CANVAS_ACCESS_TOKEN" };
+  if (source.kind === "access-token") {
+    const days = expiryWarningDays(flags.expiryWarningDays, env);
+    const warning = await bareTokenExpiryWarning(source.token, baseUrl, days);
+    if (warning) process.stderr.write(`easel: warning: ${warning}\n`);
+    return { auth: source.token, source: "CANVAS_ACCESS_TOKEN" };
+  }
   const { uri, key } = selectStore(flags, env);
   const store = await openStore(uri, env);
   try {
@@ -59,12 +65,18 @@ async function serviceAuth(
         `No Canvas credential under key "${key}" in ${redactStoreUri(uri)}: run \`easel login\` or \`easel token import\` first, or set CANVAS_ACCESS_TOKEN.`,
       );
     }
+    const warning = expiryWarning(record, expiryWarningDays(flags.expiryWarningDays, env), `"${key}"`);
+    if (warning) process.stderr.write(`easel: warning: ${warning}\n`);
     const strategy = usage(() => strategyForRecord(settings, record, { key }));
     return { auth: { strategy, store, key }, store, source: `${redactStoreUri(uri)} (key ${key})` };
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
   }
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ["1", "true", "yes"].includes(value.trim().toLowerCase());
 }
 
 /** `easel serve`: the gateway until SIGTERM/SIGINT. */
@@ -82,6 +94,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     graphiql: flags.graphiql === true,
     introspection: flags.introspection === true,
     requestTimeoutMs: flags.requestTimeout,
+    tokenRefreshBufferSeconds: flags.refreshBuffer,
     listCacheTtlSeconds: flags.listCacheTtl,
     logger: createGatewayLogger({ level: flags.logLevel }),
     port: flags.port,
@@ -135,6 +148,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
           clientId: config.oauthClient.clientId,
           clientSecret: config.oauthClient.clientSecret,
           redirectUri: flags.redirectUri ?? config.oauthClient.redirectUri,
+          scopes: flags.scopes?.split(/[\s,]+/).filter(Boolean),
+          replaceTokens: flags.replaceTokens === true || isTrue(env.EASEL_GATEWAY_REPLACE_TOKENS),
           dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl),
         },
         store,

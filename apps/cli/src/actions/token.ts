@@ -7,8 +7,9 @@ import {
   type TokenStore,
 } from "@easel/token-store";
 import type { ExportFlags, ImportFlags, ShowFlags } from "../commands/token.js";
-import { CliExit, EXIT_FAILURE, UsageError } from "../exit-codes.js";
-import { openStore, redactStoreUri, type StoreFlags, selectStore } from "./config.js";
+import { CliExit, EXIT_FAILURE, EXIT_REAUTH, UsageError } from "../exit-codes.js";
+import { openStore, readEnv, redactStoreUri, type StoreFlags, selectStore } from "./config.js";
+import { isPersonalToken } from "./expiry.js";
 
 /** Top-level record fields Easel knows; anything else is an "extra" field kept as is. */
 const KNOWN_FIELDS = new Set([
@@ -34,7 +35,7 @@ export async function showToken(flags: ShowFlags): Promise<void> {
 }
 
 export async function importToken(flags: ImportFlags): Promise<void> {
-  const record = flags.accessToken !== undefined ? recordFromFlags(flags) : await recordFromStdin(flags);
+  let record = flags.accessToken !== undefined ? recordFromFlags(flags) : await recordFromStdin(flags);
   const { uri, key, store } = await open(flags);
   try {
     const replaced = await store.withLock(key, async () => {
@@ -42,6 +43,23 @@ export async function importToken(flags: ImportFlags): Promise<void> {
       await store.set(key, record);
       return previous !== undefined;
     });
+    const baseUrl = flags.baseUrl ?? readEnv().canvasBaseUrl;
+    if (baseUrl && isPersonalToken(record)) {
+      // A personal token's expiry is known only to Canvas: record it now, so warnings come in time.
+      const { lookUpExpiry } = await import("./token-lifecycle.js");
+      try {
+        record = (await lookUpExpiry(store, key, baseUrl)).record ?? record;
+      } catch (error) {
+        if (!(error instanceof Error && (error as { code?: unknown }).code === "REAUTH_REQUIRED"))
+          throw error;
+        throw new CliExit(
+          EXIT_REAUTH,
+          `Stored token record "${key}" in ${redactStoreUri(uri)}, but Canvas does not accept the token ` +
+            "(expired, revoked, or still pending): check it in Canvas, then import a working one.",
+          { cause: error },
+        );
+      }
+    }
     const summary = summarize(record, key, uri);
     process.stdout.write(
       `${replaced ? "Replaced" : "Stored"} token record "${key}" in ${summary.store} ` +
@@ -95,6 +113,8 @@ export interface TokenSummary {
   expires_at_iso: string | null;
   /** Seconds until expiry; negative once expired. */
   expires_in_seconds: number | null;
+  /** Whole days until expiry (floor); negative once expired. */
+  days_left: number | null;
   user: { id: number; name: string | null } | null;
   scope: string | null;
   extra_fields: string[];
@@ -111,6 +131,7 @@ function summarize(record: TokenRecord, key: string, uri: string, nowMs = Date.n
     expires_at: expiresAt,
     expires_at_iso: expiresAt === null ? null : new Date(expiresAt * 1000).toISOString(),
     expires_in_seconds: expiresAt === null ? null : Math.round(expiresAt - nowMs / 1000),
+    days_left: expiresAt === null ? null : Math.floor((expiresAt - nowMs / 1000) / 86_400),
     user: record.user
       ? { id: record.user.id, name: typeof record.user.name === "string" ? record.user.name : null }
       : null,
@@ -127,7 +148,7 @@ function expiryText(summary: TokenSummary): string {
   if (summary.expires_in_seconds === null) return "no expiry recorded";
   const seconds = summary.expires_in_seconds;
   return seconds >= 0
-    ? `expires ${summary.expires_at_iso}, in ${seconds} s`
+    ? `expires ${summary.expires_at_iso}, in ${seconds} s (${summary.days_left} day${summary.days_left === 1 ? "" : "s"} left)`
     : `expired ${summary.expires_at_iso}, ${-seconds} s ago`;
 }
 

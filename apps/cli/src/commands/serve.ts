@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { integerIn, port } from "../option-parsers.js";
+import { days, integerIn, port } from "../option-parsers.js";
 import { withSimulatedData } from "./sim.js";
 
 export interface ServeFlags {
@@ -16,6 +16,10 @@ export interface ServeFlags {
   listCacheTtl: number;
   redirectUri?: string;
   logLevel: string;
+  expiryWarningDays?: number;
+  scopes?: string;
+  refreshBuffer?: number;
+  replaceTokens?: boolean;
 }
 
 export interface DemoFlags {
@@ -63,6 +67,30 @@ export function registerServeCommands(program: Command): void {
         .argParser(integerIn(0, 86_400))
         .default(60),
     )
+    .addOption(
+      new Option(
+        "--expiry-warning-days <days>",
+        "service mode: warn at start when the stored personal token expires within this many days (env EASEL_EXPIRY_WARNING_DAYS; default 14)",
+      ).argParser(days),
+    )
+    .addOption(
+      new Option(
+        "--scopes <scopes>",
+        "user mode: space- or comma-separated Canvas scopes to request, for a scoped developer key",
+      ).env("EASEL_GATEWAY_SCOPES"),
+    )
+    .addOption(
+      new Option(
+        "--replace-tokens",
+        "user mode: at login, have Canvas delete the person's earlier tokens for this key (env EASEL_GATEWAY_REPLACE_TOKENS=1)",
+      ),
+    )
+    .addOption(
+      new Option("--refresh-buffer <seconds>", "refresh OAuth tokens when less than this many seconds remain")
+        .env("EASEL_TOKEN_REFRESH_BUFFER")
+        .argParser(integerIn(0, 86_400))
+        .default(300),
+    )
     .option(
       "--redirect-uri <url>",
       "user mode: OAuth redirect URI (env CANVAS_REDIRECT_URI; default <origin>/auth/callback)",
@@ -82,7 +110,11 @@ Service mode (one Canvas credential; clients send an API key):
 User mode (each person logs in at /auth/login; their token is stored under user:<canvas id>):
   CANVAS_CLIENT_ID, CANVAS_CLIENT_SECRET   the Canvas developer key
   EASEL_SESSION_SECRET    signs session cookies (>= 32 chars); default: random, so restarts end sessions
+  EASEL_GATEWAY_SCOPES, EASEL_GATEWAY_REPLACE_TOKENS=1   as --scopes and --replace-tokens
+  Logout (POST /auth/logout) revokes the person's Canvas token and deletes their record.
 Both modes:
+  EASEL_TOKEN_REFRESH_BUFFER     seconds, as --refresh-buffer (the flag wins).
+  EASEL_EXPIRY_WARNING_DAYS      as --expiry-warning-days; /metrics has easel_gateway_token_expiry_seconds.
   EASEL_GATEWAY_LIST_CACHE_TTL   seconds, as --list-cache-ttl (the flag wins). Changes made in Canvas
                           itself show after at most this long; the gateway's own mutations show at once.
 Examples:

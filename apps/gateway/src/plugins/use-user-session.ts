@@ -26,8 +26,12 @@ export interface UserSessionOptions {
   secureCookies: boolean | "auto";
   trustProxy: boolean;
   baseLog: Logger;
+  /** At login, ask Canvas to delete the person's other tokens for the key (`replace_tokens=1`). */
+  replaceTokens?: boolean;
   /** After a login stored a new record for the user. */
   onLogin?: (userId: number) => void;
+  /** After a logout revoked and deleted the user's record. */
+  onLogout?: (userId: number) => void;
 }
 
 /** Where the request came from, as the browser saw it. */
@@ -46,6 +50,30 @@ function externalOrigin(request: Request, trustProxy: boolean): URL {
 function safeReturnTo(value: string | null, fallback: string): string {
   if (!value?.startsWith("/") || value.startsWith("//") || value.includes("\\")) return fallback;
   return value;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/**
+ * A failed login as the browser asked for it: a short HTML page for a person at a browser (who
+ * would otherwise see raw JSON), the usual JSON error for scripts.
+ */
+export function authErrorResponse(request: Request, status: number, message: string): Response {
+  if (!(request.headers.get("accept") ?? "").includes("text/html")) {
+    return errorResponse(status, UNAUTHENTICATED, message);
+  }
+  const text = message.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+  return new Response(
+    `<!doctype html><html lang="en"><meta charset="utf-8"><title>Login failed</title>` +
+      `<h1>Login failed</h1><p>${text}</p><p><a href="/auth/login">Log in again</a></p></html>\n`,
+    { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } },
+  );
 }
 
 function redirect(location: string, cookies: string[] = []): Response {
@@ -94,9 +122,9 @@ export function useUserSession(options: UserSessionOptions): Plugin {
       maxAgeSeconds: 0,
     });
     if (!pending) {
-      return errorResponse(
+      return authErrorResponse(
+        request,
         400,
-        UNAUTHENTICATED,
         "This login expired or was started in another browser: log in again.",
       );
     }
@@ -106,15 +134,16 @@ export function useUserSession(options: UserSessionOptions): Plugin {
         expectedState: url.searchParams.get("state") ?? "",
         codeVerifier: pending.codeVerifier,
         redirectUri: pending.redirectUri,
+        replaceTokens: options.replaceTokens === true,
       });
     } catch (error) {
       state.log.warn({ err: error }, "Canvas login failed");
-      return errorResponse(403, UNAUTHENTICATED, "Canvas did not authorize the login.");
+      return authErrorResponse(request, 403, "Canvas did not authorize the login.");
     }
     const userId = record.user?.id;
     if (typeof userId !== "number") {
       state.log.error("Canvas token response carried no user id");
-      return errorResponse(502, UNAUTHENTICATED, "Canvas did not say who logged in.");
+      return authErrorResponse(request, 502, "Canvas did not say who logged in.");
     }
     await store.set(userRecordKey(userId), record);
     options.onLogin?.(userId);
@@ -130,8 +159,31 @@ export function useUserSession(options: UserSessionOptions): Plugin {
     ]);
   };
 
-  const logout = (request: Request): Response => {
-    sessions.destroy(parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE));
+  /**
+   * Ends the session, and the Canvas token with it (as `easel logout` does): revoked at Canvas, then
+   * deleted from the store. A Canvas that cannot be reached does not keep the person logged in.
+   */
+  const logout = async (request: Request): Promise<Response> => {
+    const cookie = parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE);
+    const session = sessions.resolve(cookie);
+    sessions.destroy(cookie);
+    let revoked = false;
+    if (session) {
+      const key = userRecordKey(session.userId);
+      const log = requestState(request, baseLog).log;
+      const record = await store.get(key);
+      if (record) {
+        try {
+          const outcome = await strategy.revoke(record);
+          revoked = outcome.revoked || outcome.alreadyInvalid;
+        } catch (error) {
+          log.warn({ err: error, userId: session.userId }, "could not revoke the Canvas token at logout");
+        }
+        await store.delete(key);
+      }
+      options.onLogout?.(session.userId);
+      log.info({ userId: session.userId, revoked }, "user logged out");
+    }
     const headers = new Headers({
       "content-type": "application/json; charset=utf-8",
       "cache-control": "no-store",
@@ -140,7 +192,7 @@ export function useUserSession(options: UserSessionOptions): Plugin {
       "set-cookie",
       serializeCookie(SESSION_COOKIE, "", { secure: secure(request), maxAgeSeconds: 0 }),
     );
-    return new Response(JSON.stringify({ loggedOut: true }), { status: 200, headers });
+    return new Response(JSON.stringify({ loggedOut: true, revoked }), { status: 200, headers });
   };
 
   return {
@@ -156,8 +208,9 @@ export function useUserSession(options: UserSessionOptions): Plugin {
       if (path === "/auth/logout") {
         if (request.method !== "POST") {
           endResponse(new Response("Use POST /auth/logout.", { status: 405, headers: { allow: "POST" } }));
-        } else endResponse(logout(request));
-        return undefined;
+          return undefined;
+        }
+        return logout(request).then(endResponse);
       }
       if (path !== graphqlEndpoint || request.method === "OPTIONS") return undefined;
       const session = sessions.resolve(parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE));

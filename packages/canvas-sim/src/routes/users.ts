@@ -3,7 +3,14 @@ import type { UserInfo } from "../data/people.js";
 import { truthy } from "../http/params.js";
 import { badRequest, json, notFound, type Reply } from "../http/reply.js";
 import { decodeBookmark, encodeBookmark, linkHeader, perPageOf } from "../pagination.js";
-import { parseId, type RequestContext, type RouteDef, type SimRuntime, unauthorized } from "../runtime.js";
+import {
+  isAccountAdmin,
+  parseId,
+  type RequestContext,
+  type RouteDef,
+  type SimRuntime,
+  unauthorized,
+} from "../runtime.js";
 import type { AccessTokenRecord } from "../tokens.js";
 import { collectionUrl } from "./common.js";
 
@@ -21,7 +28,7 @@ function userParam(ctx: RequestContext, name: string): UserInfo {
 /** The caller may read a user: themselves, the admin anyone, staff the students of their course. */
 function canRead(ctx: RequestContext, user: UserInfo): boolean {
   const caller = ctx.user!;
-  if (caller.id === user.id || caller.id === ctx.rt.model.people.adminUserId) return true;
+  if (caller.id === user.id || isAccountAdmin(ctx.rt, caller.id)) return true;
   if (caller.kind === "teacher" || caller.kind === "ta") {
     const [courseId] = ctx.rt.model.people.userCourseIds(caller.id);
     return courseId !== undefined && ctx.rt.model.people.enrollmentFor(courseId, user.id) !== undefined;
@@ -47,7 +54,7 @@ function showUser(ctx: RequestContext): Reply {
     effective_locale: "en",
     permissions: { can_update_name: true, can_update_avatar: false, limit_parent_app_web_access: false },
   };
-  if (ctx.user!.id === ctx.rt.model.people.adminUserId || ctx.user!.id === user.id) {
+  if (isAccountAdmin(ctx.rt, ctx.user!.id) || ctx.user!.id === user.id) {
     body.sis_user_id = user.sisUserId;
     body.integration_id = null;
     body.login_id = user.loginId;
@@ -110,7 +117,7 @@ export function tokenJson(
 function tokenParam(ctx: RequestContext, owner: UserInfo): AccessTokenRecord {
   const raw = ctx.routeParams.id ?? "";
   const caller = ctx.user!;
-  if (caller.id !== owner.id && caller.id !== ctx.rt.model.people.adminUserId) throw notFound();
+  if (caller.id !== owner.id && !isAccountAdmin(ctx.rt, caller.id)) throw notFound();
   const id = parseId(raw);
   let record = id === null ? undefined : ctx.rt.tokens.byId(id);
   if (!record || record.userId !== owner.id) {
@@ -135,7 +142,7 @@ function createToken(ctx: RequestContext): Reply {
   const owner = userParam(ctx, "user_id");
   const caller = ctx.user!;
   const forOther = owner.id !== caller.id;
-  if (forOther && caller.id !== rt.model.people.adminUserId) throw unauthorized(rt);
+  if (forOther && !isAccountAdmin(rt, caller.id)) throw unauthorized(rt);
   const purpose = ctx.params.get("token[purpose]");
   if (!purpose) throw badRequest([{ message: "token[purpose] is missing" }]);
   const scopes = ctx.params.getAll("token[scopes]");
@@ -191,7 +198,7 @@ function deleteToken(ctx: RequestContext): Reply {
 function userGeneratedTokens(ctx: RequestContext): Reply {
   const { rt } = ctx;
   const owner = userParam(ctx, "user_id");
-  if (ctx.user!.id !== owner.id && ctx.user!.id !== rt.model.people.adminUserId) throw unauthorized(rt);
+  if (ctx.user!.id !== owner.id && !isAccountAdmin(rt, ctx.user!.id)) throw unauthorized(rt);
   const perPage = perPageOf(ctx.params);
   const page = ctx.params.get("page");
   const all = rt.tokens
