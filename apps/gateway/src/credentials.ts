@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { type AuthStrategy, TokenManager, type TokenManagerEvent, type TokenProvider } from "@easel/auth";
-import { CanvasClient, type CanvasClientOptions, type CanvasLogger } from "@easel/canvas-client";
+import {
+  CanvasClient,
+  type CanvasClientOptions,
+  type CanvasLogger,
+  canvasProbeUrl,
+} from "@easel/canvas-client";
 import type { TokenStore } from "@easel/token-store";
 import { type CanvasPort, canvasPortFor } from "./canvas-port.js";
 import type { Principal } from "./context.js";
@@ -162,7 +167,7 @@ export function userCredentials(
       },
       // No credential of our own: Canvas is reachable when it answers at all (401 expected).
       canvas: async () => {
-        const response = await fetch(`${settings.baseUrl}/api/v1/users/self`, {
+        const response = await fetch(canvasProbeUrl(settings.baseUrl), {
           signal: AbortSignal.timeout(settings.readinessTimeoutMs),
         });
         await response.body?.cancel();

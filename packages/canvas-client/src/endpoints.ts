@@ -262,6 +262,14 @@ export interface ForStudentsOptions {
   orderDirection?: "ascending" | "descending";
 }
 
+/**
+ * The URL a readiness check asks without a credential: any answer below 500 (a 401 is expected)
+ * means Canvas is up. `GET /api/v1/users/self` is the cheapest authenticated route Canvas has.
+ */
+export function canvasProbeUrl(baseUrl: string): string {
+  return new URL("/api/v1/users/self", baseUrl).href;
+}
+
 /** Canvas answers 400 "too many students" above this many explicit `student_ids[]`. */
 export const MAX_STUDENT_IDS = 100;
 // Room left in the URL for what Canvas appends to next links (page=bookmark:..., per_page).

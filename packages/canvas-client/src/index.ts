@@ -15,6 +15,7 @@ export {
   type CanvasTransport,
   type CoursesApi,
   canvasEndpoints,
+  canvasProbeUrl,
   type EnrollmentsApi,
   type ForStudentsOptions,
   type GradesApi,
