@@ -40,8 +40,15 @@ interface CommonOptions {
    * Others get no CORS headers. @default [] (no cross-origin browser access)
    */
   corsOrigins?: readonly string[];
-  /** Serve GraphiQL (bundled, no CDN) on GET `graphqlEndpoint`. @default false */
-  graphiql?: boolean | { defaultQuery?: string; title?: string };
+  /**
+   * Serve GraphiQL (bundled, no CDN) on GET `graphqlEndpoint`. `dangerouslyPrefillHeaders` fills its
+   * headers editor (e.g. `{ "x-api-key": key }`) so the first query answers: the page is served
+   * without credentials, so anyone who can open it reads them. Only for a local demo's own key.
+   * @default false
+   */
+  graphiql?:
+    | boolean
+    | { defaultQuery?: string; title?: string; dangerouslyPrefillHeaders?: Readonly<Record<string, string>> };
   /** Allow introspection queries. @default false */
   introspection?: boolean;
   limits?: GatewayLimits;
@@ -159,7 +166,9 @@ interface NormalizedCommon {
   canvasBaseUrl: string;
   graphqlEndpoint: string;
   corsOrigins: readonly string[];
-  graphiql: false | { defaultQuery?: string; title: string };
+  graphiql:
+    | false
+    | { defaultQuery?: string; title: string; prefillHeaders?: Readonly<Record<string, string>> };
   introspection: boolean;
   limits: NormalizedLimits;
   requestTimeoutMs: number;
@@ -281,9 +290,20 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
   let graphiql: NormalizedCommon["graphiql"] = false;
   if (options.graphiql === true) graphiql = { title: "Easel GraphQL" };
   else if (typeof options.graphiql === "object" && options.graphiql !== null) {
+    const prefill: unknown = options.graphiql.dangerouslyPrefillHeaders;
+    if (
+      prefill !== undefined &&
+      (typeof prefill !== "object" ||
+        prefill === null ||
+        Array.isArray(prefill) ||
+        !Object.values(prefill).every((value) => typeof value === "string"))
+    ) {
+      throw invalid("graphiql.dangerouslyPrefillHeaders", "an object of header strings", prefill, true);
+    }
     graphiql = {
       title: options.graphiql.title ?? "Easel GraphQL",
       defaultQuery: options.graphiql.defaultQuery,
+      prefillHeaders: prefill as Readonly<Record<string, string>> | undefined,
     };
   } else if (options.graphiql !== undefined && options.graphiql !== false) {
     throw invalid("graphiql", "a boolean or { defaultQuery, title }", options.graphiql);
