@@ -131,7 +131,7 @@ function codeOf(value: unknown): string | undefined {
 }
 
 /** The innermost non-GraphQL error: what a resolver or loader actually threw. */
-function originalOf(error: unknown): unknown {
+export function originalOf(error: unknown): unknown {
   let current = error;
   for (let depth = 0; depth < 10 && current instanceof GraphQLError && current.originalError; depth++) {
     current = current.originalError;

@@ -7,6 +7,7 @@ import { type Logger, pino } from "pino";
 import { canvasLoggerFor } from "./canvas-logging.js";
 import type { GatewayContext } from "./context.js";
 import { type Credentials, serviceCredentials, userCacheScope, userCredentials } from "./credentials.js";
+import { alreadyLogged, loggingMaskError } from "./error-log.js";
 import { maskError } from "./errors.js";
 import { ListCache } from "./list-cache.js";
 import { createLoaders } from "./loaders.js";
@@ -58,7 +59,10 @@ function yogaLogger(log: Logger): YogaLogger {
     debug: (...args: unknown[]) => log.debug(fields(args), "graphql-yoga"),
     info: (...args: unknown[]) => log.info(fields(args), "graphql-yoga"),
     warn: (...args: unknown[]) => log.warn(fields(args), "graphql-yoga"),
-    error: (...args: unknown[]) => log.error(fields(args), "graphql error"),
+    // Masked errors were logged as they were masked (a client's mistake without a stack).
+    error: (...args: unknown[]) => {
+      if (!alreadyLogged(args[0])) log.error(fields(args), "graphql error");
+    },
   };
 }
 
@@ -185,6 +189,7 @@ export function createGateway(input: GatewayOptions): Gateway {
       useGraphiQL(endpoint, {
         title: options.graphiql.title,
         defaultQuery: options.graphiql.defaultQuery,
+        prefillHeaders: options.graphiql.prefillHeaders,
       }),
     // Service mode: an API key on every GraphQL request.
     options.mode === "service" && useApiKeyAuth(options.apiKeys, endpoint, log),
@@ -205,7 +210,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     batching: false,
     maxRequestBodySize: 1_000_000,
     cors: corsFor(options),
-    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    maskedErrors: { maskError: loggingMaskError(log, maskError) },
     logging: yogaLogger(log),
     context: ({ request }): GatewayContext => {
       const state = requestState(request, log);

@@ -41,8 +41,15 @@ interface CommonOptions {
    * Others get no CORS headers. @default [] (no cross-origin browser access)
    */
   corsOrigins?: readonly string[];
-  /** Serve GraphiQL (bundled, no CDN) on GET `graphqlEndpoint`. @default false */
-  graphiql?: boolean | { defaultQuery?: string; title?: string };
+  /**
+   * Serve GraphiQL (bundled, no CDN) on GET `graphqlEndpoint`. `dangerouslyPrefillHeaders` fills its
+   * headers editor (e.g. `{ "x-api-key": key }`) so the first query answers: the page is served
+   * without credentials, so anyone who can open it reads them. Only for a local demo's own key.
+   * @default false
+   */
+  graphiql?:
+    | boolean
+    | { defaultQuery?: string; title?: string; dangerouslyPrefillHeaders?: Readonly<Record<string, string>> };
   /** Allow introspection queries. @default false */
   introspection?: boolean;
   limits?: GatewayLimits;
@@ -165,7 +172,9 @@ interface NormalizedCommon {
   tokenRefreshBufferSeconds: number;
   graphqlEndpoint: string;
   corsOrigins: readonly string[];
-  graphiql: false | { defaultQuery?: string; title: string };
+  graphiql:
+    | false
+    | { defaultQuery?: string; title: string; prefillHeaders?: Readonly<Record<string, string>> };
   introspection: boolean;
   limits: NormalizedLimits;
   requestTimeoutMs: number;
@@ -213,6 +222,14 @@ export const DEFAULT_LIMITS: Readonly<NormalizedLimits> = Object.freeze({
 });
 
 /** Options whose values are credentials: an error names them but never shows what was received. */
+const prefillSchema = z.object({
+  graphiql: z.looseObject({
+    dangerouslyPrefillHeaders: z
+      .record(z.string(), z.string(expecting("a header string")), expecting("an object of header strings"))
+      .optional(),
+  }),
+});
+
 const SECRET_OPTIONS = new Set(["auth", "apiKeys", "apiKeys[]", "sessionSecret", "oauth.clientSecret"]);
 /** Marks a custom issue whose received value must not be shown (a URL with credentials). */
 const HIDE_VALUE = { hideValue: true };
@@ -285,8 +302,15 @@ const commonSchema = z.object({
     .default([]),
   graphiql: z
     .union(
-      [z.boolean(), z.object({ defaultQuery: z.string().optional(), title: z.string().optional() })],
-      expecting("a boolean or { defaultQuery, title }"),
+      [
+        z.boolean(),
+        z.object({
+          defaultQuery: z.string().optional(),
+          title: z.string().optional(),
+          dangerouslyPrefillHeaders: z.record(z.string(), z.string()).optional(),
+        }),
+      ],
+      expecting("a boolean or { defaultQuery, title, dangerouslyPrefillHeaders }"),
     )
     .default(false),
   introspection: bool.default(false),
@@ -428,6 +452,7 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const option = optionName(issue.path);
   const hidden =
     SECRET_OPTIONS.has(option) ||
+    option.startsWith("graphiql.dangerouslyPrefillHeaders") ||
     (issue.code === "custom" && (issue.params as typeof HIDE_VALUE | undefined)?.hideValue === true);
   throw invalid(option, issue.message, hidden ? "(value hidden)" : describe(received(input, issue.path)));
 }
@@ -436,6 +461,10 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
 export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOptions {
   if (typeof options !== "object" || options === null)
     throw invalid("options", "an object", describe(options));
+  // Checked before the union below, whose error would name only "graphiql": these are credentials.
+  if (typeof options.graphiql === "object" && options.graphiql !== null) {
+    parse(prefillSchema, { graphiql: options.graphiql });
+  }
   const c = parse(commonSchema, options);
   const common: NormalizedCommon = {
     canvasBaseUrl: c.canvasBaseUrl,
@@ -446,7 +475,11 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
         ? false
         : c.graphiql === true
           ? { title: "Easel GraphQL" }
-          : { title: c.graphiql.title ?? "Easel GraphQL", defaultQuery: c.graphiql.defaultQuery },
+          : {
+              title: c.graphiql.title ?? "Easel GraphQL",
+              defaultQuery: c.graphiql.defaultQuery,
+              prefillHeaders: c.graphiql.dangerouslyPrefillHeaders,
+            },
     introspection: c.introspection,
     limits: c.limits,
     requestTimeoutMs: c.requestTimeoutMs,

@@ -114,7 +114,10 @@ describe("gateway options: errors name the option and the value received", () =>
       'Gateway option "canvasBaseUrl" must be an absolute http(s) URL; received "school"',
     ],
     [{ introspection: "yes" }, 'Gateway option "introspection" must be a boolean; received "yes"'],
-    [{ graphiql: 1 }, 'Gateway option "graphiql" must be a boolean or { defaultQuery, title }; received 1'],
+    [
+      { graphiql: 1 },
+      'Gateway option "graphiql" must be a boolean or { defaultQuery, title, dangerouslyPrefillHeaders }; received 1',
+    ],
     [
       { loaderStrategy: "eager" },
       'Gateway option "loaderStrategy" must be "batched" or "naive-per-student"; received "eager"',

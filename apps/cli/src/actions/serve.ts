@@ -193,7 +193,12 @@ export async function demo(flags: DemoFlags): Promise<void> {
       canvasBaseUrl: sim.url,
       auth: { strategy, store, key: "default" },
       apiKeys: [apiKey],
-      graphiql: { defaultQuery: exampleQuery("1"), title: "Easel demo" },
+      // Only here: the page needs no credential, and this key is the demo's own, on loopback by default.
+      graphiql: {
+        defaultQuery: exampleQuery("1"),
+        title: "Easel demo",
+        dangerouslyPrefillHeaders: { "x-api-key": apiKey },
+      },
       introspection: true,
       logger: createGatewayLogger({ level: flags.verbose ? "info" : "warn" }, pino.destination(2)),
       port: flags.port,
@@ -213,10 +218,39 @@ export async function demo(flags: DemoFlags): Promise<void> {
   process.stdout.write("Stopped.\n");
 }
 
+/** Courses the banner details; more would push the instructions off the screen. */
+const BANNER_COURSES = 5;
+
+/**
+ * Per course, how many students are enrolled and how many the API lists (`students { totalCount }`:
+ * Canvas's default roster, active + invited + inactive); completed enrollments are concluded and
+ * not listed, which is why a course can show fewer students than it has.
+ */
+function studentLines(sim: CanvasSim): string[] {
+  const lines: string[] = [];
+  const shown = Math.min(sim.data.courseCount, BANNER_COURSES);
+  for (let courseId = 1; courseId <= shown; courseId++) {
+    const { active, invited, inactive, completed } = sim.data.studentCounts(courseId);
+    const states = Object.entries({ active, invited, inactive })
+      .filter(([, count]) => count > 0)
+      .map(([state, count]) => `${count} ${state}`);
+    const listed = active + invited + inactive;
+    const enrolled = listed + completed;
+    const hidden = completed > 0 ? `; ${completed} completed, not listed` : "";
+    lines.push(
+      `${courseId === 1 ? "  Students     " : "               "} course ${courseId}: ${enrolled} enrolled, ${listed} listed (${states.join(", ")})${hidden}`,
+    );
+  }
+  if (sim.data.courseCount > shown)
+    lines.push(`                and ${sim.data.courseCount - shown} more courses`);
+  lines.push('                "listed" = what the API returns (students { totalCount })');
+  return lines;
+}
+
 function demoBanner(url: string, sim: CanvasSim, apiKey: string, flags: DemoFlags): string {
   const curlQuery = JSON.stringify({
     query:
-      '{ course(id: "1") { name students(first: 3) { nodes { name grades { currentScore finalScore } attendance { lastAttendedAt rollCallScore } engagement { pageViews participations } } } } }',
+      '{ course(id: "1") { name students(first: 3) { nodes { name grades { currentScore currentGrade finalScore } attendance { lastAttendedAt rollCallScore } engagement { pageViews participations } } } } }',
   });
   return [
     "",
@@ -225,11 +259,11 @@ function demoBanner(url: string, sim: CanvasSim, apiKey: string, flags: DemoFlag
     `  GraphiQL      ${url}/graphql`,
     `  API key       ${apiKey}`,
     `  Canvas (sim)  ${sim.url}   ${flags.courses} courses x ${flags.students} students x ${flags.assignments} assignments, seed ${flags.seed}`,
+    ...studentLines(sim),
     "",
-    "1. Open the GraphiQL URL. The example query (grades, attendance and engagement of course 1) is loaded.",
-    "2. Open the Headers tab (bottom left) and paste:",
-    `     { "x-api-key": "${apiKey}" }`,
-    "3. Press the run button.",
+    "1. Open the GraphiQL URL: the example query (grades, attendance and engagement of course 1) is",
+    "   loaded, and the API key is already in its Headers tab (bottom left).",
+    "2. Press the run button.",
     "",
     "Or from a shell:",
     `  curl -s ${url}/graphql \\`,

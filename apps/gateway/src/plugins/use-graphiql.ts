@@ -9,11 +9,16 @@ export function wantsGraphiQL(request: Request): boolean {
  * GraphiQL on GET `graphqlEndpoint`, from `@graphql-yoga/render-graphiql`: the whole UI is
  * inlined, so it works offline and loads nothing from a CDN. Placed after the session plugin
  * (user mode redirects to login first) and before API-key auth (the page itself holds no data;
- * its requests carry the key the user types into the headers editor).
+ * its requests carry the key in the headers editor). `prefillHeaders` (the demo's own key) fill
+ * that editor and are not persisted in the browser, so a key of an earlier run never replaces them.
  */
 export function useGraphiQL(
   graphqlEndpoint: string,
-  options: { title: string; defaultQuery?: string | undefined },
+  options: {
+    title: string;
+    defaultQuery?: string | undefined;
+    prefillHeaders?: Readonly<Record<string, string>> | undefined;
+  },
 ): Plugin {
   let html: Promise<string> | undefined;
   const render = async () => {
@@ -26,6 +31,10 @@ export function useGraphiQL(
         defaultQuery: options.defaultQuery,
         credentials: "same-origin",
         subscriptionsProtocol: "SSE",
+        ...(options.prefillHeaders && {
+          headers: JSON.stringify(options.prefillHeaders, null, 2),
+          shouldPersistHeaders: false,
+        }),
       }),
     );
   };

@@ -50,6 +50,11 @@ export interface SimData {
   studentIds(courseId: number): number[];
   /** Enrollments in the API's order (type, sortable name, id). */
   enrollments(courseId: number, filter?: EnrollmentFilter): CanvasObject[];
+  /**
+   * A course's student enrollments by state, in O(students) without building them. The roster the
+   * API lists to the admin by default is active + invited + inactive; completed ones are concluded.
+   */
+  studentCounts(courseId: number): Record<EnrollmentState, number>;
   /** Assignments in the API's order (assignment group, then position). */
   assignments(courseId: number): CanvasObject[];
   assignment(courseId: number, assignmentId: number): CanvasObject | undefined;
@@ -124,6 +129,12 @@ export function createSimData(
       model.catalog.hasCourse(courseId)
         ? Array.from({ length: model.studentsPerCourse }, (_, k) => model.people.studentId(courseId, k))
         : [],
+    studentCounts(courseId) {
+      const counts: Record<EnrollmentState, number> = { active: 0, invited: 0, inactive: 0, completed: 0 };
+      if (!model.catalog.hasCourse(courseId)) return counts;
+      for (let k = 0; k < model.studentsPerCourse; k++) counts[model.people.studentState(courseId, k)]++;
+      return counts;
+    },
     enrollments(courseId, filter = {}) {
       if (!model.catalog.hasCourse(courseId)) return [];
       jobs.settle(now());

@@ -117,7 +117,9 @@ export class Catalog {
       startAt,
       endAt,
       createdAt: startAt - 30 * DAY,
-      gradingStandardId: id % 2 === 0 ? 1 : null,
+      // Most courses grade with letters; every third does not, so both kinds of enrollment grades exist
+      // (and course 1, with Roll Call, looks like a real course: letters and attendance).
+      gradingStandardId: id % 3 === 0 ? null : 1,
       hasAttendance: id % 2 === 1,
       uuid: uuid.join("").slice(0, 40),
     };

@@ -5,12 +5,13 @@
  * their students. Users and enrollments are generated on every call; per-course states and name orders
  * are generated once, on first use.
  *
- * Changes made through the API to enrollments (today `last_attended_at`) live in this module's overlay,
- * layered over the generated enrollment when it is built.
+ * Changes made through the API to enrollments (today `last_attended_at`, generated for most students of
+ * courses that take attendance) live in this module's overlay, layered over the generated enrollment
+ * when it is built.
  */
 import { draw, hash4, Kind, pick } from "../hash.js";
-import type { Catalog } from "./catalog.js";
-import { DAY, floorToSecond, type ModelConfig, PerCourse } from "./config.js";
+import type { Catalog, CourseInfo } from "./catalog.js";
+import { DAY, floorToSecond, HOUR, type ModelConfig, PerCourse } from "./config.js";
 import { FIRST_NAMES, LAST_NAMES, NICKNAMES, NON_LATIN_NAMES, SUFFIXES } from "./names.js";
 
 export type EnrollmentType = "StudentEnrollment" | "TaEnrollment" | "TeacherEnrollment";
@@ -74,6 +75,24 @@ function nameOrder(count: number, sortableName: (index: number) => string): Int3
   const collator = new Intl.Collator("en", { sensitivity: "base" });
   order.sort((a, b) => collator.compare(keys[a]!, keys[b]!) || a - b);
   return order;
+}
+
+/**
+ * A student's last day present, as an attendance tool records it, in a course that takes attendance
+ * (Roll Call): most active students attended in the last ten days, dropped ones (inactive, completed)
+ * weeks ago, invited ones and a few others never. A class day at 08:00–15:00 UTC, always before `now`.
+ */
+function generatedLastAttended(
+  course: CourseInfo,
+  state: EnrollmentState,
+  activityHash: number,
+  now: number,
+): number | null {
+  if (!course.hasAttendance || state === "invited" || draw(activityHash, 4) < 0.08) return null;
+  const spread = draw(activityHash, 5);
+  const daysAgo = state === "active" ? 1 + Math.floor(spread * 10) : 15 + Math.floor(spread * 30);
+  const day = Math.floor(now / DAY) * DAY - daysAgo * DAY;
+  return day + (8 + Math.floor(draw(activityHash, 6) * 8)) * HOUR;
 }
 
 export class People {
@@ -345,7 +364,9 @@ export class People {
       createdAt: course.createdAt + Math.floor(draw(h, 1) * 20 * DAY),
       lastActivityAt: inactive ? null : floorToSecond(this.#config.now - draw(h, 2) * 14 * DAY),
       totalActivityTime: inactive ? 0 : Math.floor(draw(h, 3) * 360_000),
-      lastAttendedAt: this.#lastAttended.get(`${courseId}:${userId}`) ?? null,
+      lastAttendedAt:
+        this.#lastAttended.get(`${courseId}:${userId}`) ??
+        (studentIndex === -1 ? null : generatedLastAttended(course, state, h, this.#config.now)),
       studentIndex,
     };
   }
