@@ -22,6 +22,12 @@ export interface GatewayLimits {
   maxTokens?: number;
   /** Directives per operation. @default 30 */
   maxDirectives?: number;
+  /**
+   * Brackets (`{`, `[`, `(`) open at once in the document, counted before it is parsed: the
+   * parser recurses per level, so a deeply nested list literal would exhaust the stack well
+   * within the token limit. The outside query nests 6. @default 64
+   */
+  maxNesting?: number;
 }
 
 /** Tuning of the Canvas client(s) the gateway creates. */
@@ -153,6 +159,7 @@ export interface NormalizedLimits {
   maxAliases: number;
   maxTokens: number;
   maxDirectives: number;
+  maxNesting: number;
 }
 
 interface NormalizedCommon {
@@ -203,6 +210,7 @@ export const DEFAULT_LIMITS: Readonly<NormalizedLimits> = Object.freeze({
   maxAliases: 15,
   maxTokens: 2_000,
   maxDirectives: 30,
+  maxNesting: 64,
 });
 
 function invalid(option: string, expected: string, received: unknown, secret = false): TypeError {
@@ -315,6 +323,8 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
       maxAliases: int("limits.maxAliases", limits.maxAliases, DEFAULT_LIMITS.maxAliases, 0, 1000),
       maxTokens: int("limits.maxTokens", limits.maxTokens, DEFAULT_LIMITS.maxTokens, 10, 1_000_000),
       maxDirectives: int("limits.maxDirectives", limits.maxDirectives, DEFAULT_LIMITS.maxDirectives, 0, 1000),
+      // Far below the depth where graphql-js's recursive descent runs out of stack.
+      maxNesting: int("limits.maxNesting", limits.maxNesting, DEFAULT_LIMITS.maxNesting, 4, 256),
     },
     requestTimeoutMs: int("requestTimeoutMs", options.requestTimeoutMs, 30_000, 1, 3_600_000),
     logger: options.logger === false ? undefined : options.logger,
