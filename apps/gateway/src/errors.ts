@@ -29,6 +29,8 @@ export const UNAUTHENTICATED = "UNAUTHENTICATED";
 export const GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT";
 export const INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR";
 export const QUERY_LIMIT_EXCEEDED = "QUERY_LIMIT_EXCEEDED";
+/** User mode: a cookie-authenticated request a form could have sent (no JSON, no CSRF header). */
+export const CSRF_HEADER_REQUIRED = "CSRF_HEADER_REQUIRED";
 /** graphql-yoga's code for a malformed HTTP request (invalid JSON, wrong parameter types, batches). */
 export const BAD_REQUEST = "BAD_REQUEST";
 
@@ -42,7 +44,8 @@ export type GatewayErrorCode =
   | typeof UNAUTHENTICATED
   | typeof GATEWAY_TIMEOUT
   | typeof INTERNAL_SERVER_ERROR
-  | typeof QUERY_LIMIT_EXCEEDED;
+  | typeof QUERY_LIMIT_EXCEEDED
+  | typeof CSRF_HEADER_REQUIRED;
 
 interface PublicError {
   code: GatewayErrorCode;
