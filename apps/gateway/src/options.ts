@@ -25,7 +25,7 @@ export interface GatewayLimits {
   /**
    * Brackets (`{`, `[`, `(`) open at once in the document, counted before it is parsed: the
    * parser recurses per level, so a deeply nested list literal would exhaust the stack well
-   * within the token limit. The outside query nests 6. @default 64
+   * within the token limit. The outside query nests 6. @default 64, or 2 × `maxDepth` when that is more
    */
   maxNesting?: number;
 }
@@ -311,6 +311,7 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
   if (options.clock !== undefined && typeof options.clock !== "function") {
     throw invalid("clock", "a function returning milliseconds", options.clock);
   }
+  const maxDepth = int("limits.maxDepth", limits.maxDepth, DEFAULT_LIMITS.maxDepth, 1, 100);
   const common: NormalizedCommon = {
     canvasBaseUrl: httpUrl("canvasBaseUrl", options.canvasBaseUrl),
     graphqlEndpoint,
@@ -318,13 +319,20 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
     graphiql,
     introspection: bool("introspection", options.introspection, false),
     limits: {
-      maxDepth: int("limits.maxDepth", limits.maxDepth, DEFAULT_LIMITS.maxDepth, 1, 100),
+      maxDepth,
       maxCost: int("limits.maxCost", limits.maxCost, DEFAULT_LIMITS.maxCost, 1, 10_000_000),
       maxAliases: int("limits.maxAliases", limits.maxAliases, DEFAULT_LIMITS.maxAliases, 0, 1000),
       maxTokens: int("limits.maxTokens", limits.maxTokens, DEFAULT_LIMITS.maxTokens, 10, 1_000_000),
       maxDirectives: int("limits.maxDirectives", limits.maxDirectives, DEFAULT_LIMITS.maxDirectives, 0, 1000),
-      // Far below the depth where graphql-js's recursive descent runs out of stack.
-      maxNesting: int("limits.maxNesting", limits.maxNesting, DEFAULT_LIMITS.maxNesting, 4, 256),
+      // Far below the depth where graphql-js's recursive descent runs out of stack; by default
+      // room for a raised maxDepth (each selection level opens a brace, arguments more).
+      maxNesting: int(
+        "limits.maxNesting",
+        limits.maxNesting,
+        Math.max(DEFAULT_LIMITS.maxNesting, 2 * maxDepth),
+        4,
+        256,
+      ),
     },
     requestTimeoutMs: int("requestTimeoutMs", options.requestTimeoutMs, 30_000, 1, 3_600_000),
     logger: options.logger === false ? undefined : options.logger,

@@ -2,6 +2,7 @@ import type { CanvasSim } from "@easel/canvas-sim";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Gateway } from "../src/index.js";
 import { nestsDeeperThan } from "../src/nesting.js";
+import { normalizeGatewayOptions } from "../src/options.js";
 import { API_KEY, createGatewayLogger, LogCapture, serviceGateway, startSim } from "./helpers.js";
 
 const GRAPHQL_RESPONSE = "application/graphql-response+json";
@@ -106,6 +107,13 @@ describe("nesting is counted before the parser recurses", () => {
     } finally {
       await strict.close();
     }
+    // A raised maxDepth raises the default with it, so deep selections still reach armor.
+    const base = { mode: "service", canvasBaseUrl: sim.url, auth: "t", apiKeys: [API_KEY] } as const;
+    expect(normalizeGatewayOptions(base).limits.maxNesting).toBe(64);
+    expect(normalizeGatewayOptions({ ...base, limits: { maxDepth: 50 } }).limits.maxNesting).toBe(100);
+    expect(() => normalizeGatewayOptions({ ...base, limits: { maxNesting: 1000 } })).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }),
+    );
   });
 });
 
