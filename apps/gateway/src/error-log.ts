@@ -7,7 +7,7 @@
  */
 import { GraphQLError } from "graphql";
 import type { Logger } from "pino";
-import { INTERNAL_SERVER_ERROR, originalOf } from "./errors.js";
+import { BAD_REQUEST, INTERNAL_SERVER_ERROR, originalOf } from "./errors.js";
 import { executionScope, type RequestState } from "./request-state.js";
 
 /** One client mistake, as the request's log line shows it. */
@@ -51,7 +51,14 @@ export function loggingMaskError(
     if (typeof error !== "object" || error === null || logged.has(error)) return masked;
     logged.add(error);
     const extensions = masked instanceof GraphQLError ? masked.extensions : {};
-    const code = typeof extensions.code === "string" ? extensions.code : INTERNAL_SERVER_ERROR;
+    // maskError turns every unexpected failure into INTERNAL_SERVER_ERROR, so a GraphQL error that
+    // passes without a code was raised about the request itself (Yoga's parser, validation).
+    const code =
+      typeof extensions.code === "string"
+        ? extensions.code
+        : masked instanceof GraphQLError
+          ? BAD_REQUEST
+          : INTERNAL_SERVER_ERROR;
     const status = (extensions.http as { status?: unknown } | undefined)?.status;
     const path = error instanceof GraphQLError ? error.path?.join(".") : undefined;
     const scope = executionScope.getStore();

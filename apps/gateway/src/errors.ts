@@ -29,6 +29,10 @@ export const UNAUTHENTICATED = "UNAUTHENTICATED";
 export const GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT";
 export const INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR";
 export const QUERY_LIMIT_EXCEEDED = "QUERY_LIMIT_EXCEEDED";
+/** User mode: a cookie-authenticated request a form could have sent (no JSON, no CSRF header). */
+export const CSRF_HEADER_REQUIRED = "CSRF_HEADER_REQUIRED";
+/** graphql-yoga's code for a malformed HTTP request (invalid JSON, wrong parameter types, batches). */
+export const BAD_REQUEST = "BAD_REQUEST";
 
 export type GatewayErrorCode =
   | typeof FORBIDDEN
@@ -40,7 +44,8 @@ export type GatewayErrorCode =
   | typeof UNAUTHENTICATED
   | typeof GATEWAY_TIMEOUT
   | typeof INTERNAL_SERVER_ERROR
-  | typeof QUERY_LIMIT_EXCEEDED;
+  | typeof QUERY_LIMIT_EXCEEDED
+  | typeof CSRF_HEADER_REQUIRED;
 
 interface PublicError {
   code: GatewayErrorCode;
@@ -146,9 +151,46 @@ export function publicErrorFor(error: unknown): PublicError | undefined {
 }
 
 /**
+ * graphql-js's messages for a variable or argument value that does not fit its type
+ * (`coerceInputValue`, `getVariableValues`, `getArgumentValues`): the client's input, raised
+ * without a code.
+ */
+const COERCION_MESSAGE =
+  /^(?:Variable "\$[^"]+" (?:got invalid value|of required type|of non-null type|expected value)|Argument "[^"]+" (?:has invalid value|of required type|of non-null type))/;
+
+/**
+ * A code-less GraphQL error that describes bad client input: Pothos's argument checks, or
+ * coercion (whose outer error names the variable, the inner one the type's complaint).
+ */
+function isBadInput(outer: GraphQLError, original: GraphQLError): boolean {
+  if (outer.extensions?.code !== undefined || original.extensions?.code !== undefined) return false;
+  // `first: -1`, a cursor that is not one: Pothos's own GraphQLError subclass, by name (realm-safe).
+  return original.name === "PothosValidationError" || COERCION_MESSAGE.test(outer.message);
+}
+
+/**
+ * A request error raised by Yoga itself, with what the client may see. The invalid-JSON error
+ * carries the JSON parser's message as `extensions.originalError` (it echoes the body); and a
+ * malformed request stays a 400 for both media types (GraphQL over HTTP: a request that is not
+ * well-formed gets a 4xx), where Yoga would let `application/json` turn it into a 200 once that
+ * extension is gone.
+ */
+function withoutInternals(error: GraphQLError): GraphQLError {
+  const { originalError: echo, ...extensions } = error.extensions as Record<string, unknown>;
+  if (extensions.code !== BAD_REQUEST && echo === undefined) return error;
+  const http = extensions.http as { status?: number; spec?: boolean } | undefined;
+  if (extensions.code === BAD_REQUEST)
+    extensions.http = { ...http, status: http?.status ?? 400, spec: false };
+  // Changed in place: a new error would be logged by Yoga as an unexpected failure.
+  Object.defineProperty(error, "extensions", { value: extensions, enumerable: true });
+  return error;
+}
+
+/**
  * Yoga's `maskError`: Canvas and auth failures become their public code and a fixed message;
- * errors the gateway raised on purpose (and GraphQL validation errors) pass; anything else is
- * "Unexpected error." with code INTERNAL_SERVER_ERROR. The original is logged by Yoga, never sent.
+ * errors the gateway raised on purpose (and GraphQL validation errors) pass; bad arguments and
+ * variables get BAD_USER_INPUT; anything else is "Unexpected error." with code
+ * INTERNAL_SERVER_ERROR. The original is logged by Yoga, never sent.
  */
 export function maskError(error: unknown, genericMessage: string): Error {
   const original = originalOf(error);
@@ -161,7 +203,18 @@ export function maskError(error: unknown, genericMessage: string): Error {
       extensions: { code: upstream.code, http: { status: upstream.status } },
     });
   }
-  if (original instanceof GraphQLError) return located ?? original;
+  if (original instanceof GraphQLError) {
+    const shown = located ?? original;
+    if (isBadInput(shown, original)) {
+      // The same error, given its code: a new one would be logged by Yoga as an unexpected failure.
+      Object.defineProperty(shown, "extensions", {
+        value: { ...shown.extensions, code: BAD_USER_INPUT, http: { status: 400 } },
+        enumerable: true,
+      });
+      return shown;
+    }
+    return withoutInternals(shown);
+  }
   return new GraphQLError(genericMessage, {
     nodes: located?.nodes,
     path: located?.path,

@@ -17,6 +17,7 @@ import { type GatewayOptions, type NormalizedOptions, normalizeGatewayOptions } 
 import { useAccessLog } from "./plugins/use-access-log.js";
 import { useApiKeyAuth } from "./plugins/use-api-key-auth.js";
 import { useCanvasAccounting } from "./plugins/use-canvas-accounting.js";
+import { CSRF_HEADER, useCsrfGuard } from "./plugins/use-csrf-guard.js";
 import { useGraphiQL } from "./plugins/use-graphiql.js";
 import { useHealth } from "./plugins/use-health.js";
 import { useLimits } from "./plugins/use-limits.js";
@@ -85,7 +86,14 @@ function corsFor(options: NormalizedOptions) {
       // Cookies cross origins only in user mode, and only to listed origins.
       credentials: options.mode === "user",
       methods: ["GET", "POST", "OPTIONS"],
-      allowedHeaders: ["content-type", "authorization", "x-api-key", "x-request-id", "cache-control"],
+      allowedHeaders: [
+        "content-type",
+        "authorization",
+        "x-api-key",
+        "x-request-id",
+        "cache-control",
+        CSRF_HEADER,
+      ],
       exposedHeaders: ["x-request-id"],
       maxAge: 600,
     };
@@ -184,6 +192,8 @@ export function createGateway(input: GatewayOptions): Gateway {
     useHealth(credentials.readiness, { cacheMs: options.readinessCacheMs }),
     // User mode: /auth/* routes, then the session check on the GraphQL endpoint.
     sessionPlugin,
+    // User mode: the session cookie rides along on form posts from the same site; forms are refused.
+    options.mode === "user" && useCsrfGuard(endpoint, { graphiql: Boolean(options.graphiql) }),
     // The GraphiQL page holds no data: served after the session check, before the API-key check.
     options.graphiql &&
       useGraphiQL(endpoint, {

@@ -23,6 +23,12 @@ export interface GatewayLimits {
   maxTokens?: number;
   /** Directives per operation. @default 30 */
   maxDirectives?: number;
+  /**
+   * Brackets (`{`, `[`, `(`) open at once in the document, counted before it is parsed: the
+   * parser recurses per level, so a deeply nested list literal would exhaust the stack well
+   * within the token limit. The outside query nests 6. @default 64, or 2 × `maxDepth` when that is more
+   */
+  maxNesting?: number;
 }
 
 /** Tuning of the Canvas client(s) the gateway creates. */
@@ -165,6 +171,7 @@ export interface NormalizedLimits {
   maxAliases: number;
   maxTokens: number;
   maxDirectives: number;
+  maxNesting: number;
 }
 
 interface NormalizedCommon {
@@ -219,6 +226,7 @@ export const DEFAULT_LIMITS: Readonly<NormalizedLimits> = Object.freeze({
   maxAliases: 15,
   maxTokens: 2_000,
   maxDirectives: 30,
+  maxNesting: 64,
 });
 
 /** Options whose values are credentials: an error names them but never shows what was received. */
@@ -322,6 +330,7 @@ const commonSchema = z.object({
         maxAliases: intIn(0, 1000).default(DEFAULT_LIMITS.maxAliases),
         maxTokens: intIn(10, 1_000_000).default(DEFAULT_LIMITS.maxTokens),
         maxDirectives: intIn(0, 1000).default(DEFAULT_LIMITS.maxDirectives),
+        maxNesting: intIn(4, 256).optional(),
       },
       expecting("an object of limits"),
     )
@@ -481,7 +490,12 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
               prefillHeaders: c.graphiql.dangerouslyPrefillHeaders,
             },
     introspection: c.introspection,
-    limits: c.limits,
+    limits: {
+      ...c.limits,
+      // Far below the depth where graphql-js's recursive descent runs out of stack; by default
+      // room for a raised maxDepth (each selection level opens a brace, arguments more).
+      maxNesting: c.limits.maxNesting ?? Math.max(DEFAULT_LIMITS.maxNesting, 2 * c.limits.maxDepth),
+    },
     requestTimeoutMs: c.requestTimeoutMs,
     logger: c.logger === false ? undefined : c.logger,
     metricsRegistry: c.metricsRegistry,

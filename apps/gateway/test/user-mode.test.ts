@@ -347,4 +347,66 @@ describe("sessions and cookies", () => {
       expect(done.headers.get("location")).toBe("/graphql");
     }
   });
+
+  it("a cookie-authenticated request a form could send is refused (403 CSRF_HEADER_REQUIRED), before Canvas", async () => {
+    const { cookie } = await login(teacher.login);
+    const assignmentId = String(sim.data.assignments(1)[0]!.id);
+    const studentId = String(sim.data.studentIds(1)[0]);
+    const mutation = `mutation { updateGrades(courseId: "1", assignmentId: "${assignmentId}", grades: [{ studentId: "${studentId}", postedGrade: "0" }]) { id } }`;
+    const form = new URLSearchParams({ query: mutation }).toString();
+    const multipart = new FormData();
+    multipart.set("operations", JSON.stringify({ query: mutation }));
+    const formLike: Array<[string, RequestInit]> = [
+      ["urlencoded form", { body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }],
+      ["multipart form", { body: multipart }],
+      [
+        "text/plain",
+        { body: JSON.stringify({ query: mutation }), headers: { "content-type": "text/plain" } },
+      ],
+      ["no content type", { body: new Blob([JSON.stringify({ query: mutation })]) }],
+    ];
+    sim.resetStats();
+    for (const [name, init] of formLike) {
+      const headers = new Headers(init.headers);
+      headers.set("cookie", cookie);
+      const response = await gateway.fetch(`${HTTP_BASE}/graphql`, { ...init, method: "POST", headers });
+      expect(response.status, name).toBe(403);
+      expect(await response.json(), name).toMatchObject({
+        errors: [{ extensions: { code: "CSRF_HEADER_REQUIRED" } }],
+      });
+    }
+    // A GET carries no content type: it needs the header too.
+    const viaGet = await gateway.fetch(
+      `${HTTP_BASE}/graphql?query=${encodeURIComponent("{ viewer { id } }")}`,
+      {
+        headers: { cookie, accept: "application/json" },
+      },
+    );
+    expect(viaGet.status).toBe(403);
+    expect(sim.stats().requests.total).toBe(0);
+
+    // What a form cannot send is accepted: JSON (the existing clients), or the header.
+    expect((await query(cookie, "{ viewer { id } }")).status).toBe(200);
+    const withHeader = await gateway.fetch(`${HTTP_BASE}/graphql`, {
+      method: "POST",
+      body: new URLSearchParams({ query: "{ viewer { id } }" }).toString(),
+      headers: {
+        cookie,
+        "content-type": "application/x-www-form-urlencoded",
+        "x-graphql-yoga-csrf": "1",
+      },
+    });
+    expect(withHeader.status).toBe(200);
+    const getWithHeader = await gateway.fetch(
+      `${HTTP_BASE}/graphql?query=${encodeURIComponent("{ viewer { id } }")}`,
+      { headers: { cookie, accept: "application/json", "x-graphql-yoga-csrf": "1" } },
+    );
+    expect(getWithHeader.status).toBe(200);
+    // Without a session it stays a 401, and the GraphiQL page is served as before.
+    const anonymous = await gateway.fetch(`${HTTP_BASE}/graphql`, formLike[0]![1]);
+    expect(anonymous.status).toBe(401);
+    const page = await gateway.fetch(`${HTTP_BASE}/graphql`, { headers: { cookie, accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+  });
 });

@@ -1,7 +1,8 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { QUERY_LIMIT_EXCEEDED } from "../errors.js";
+import { GatewayError, QUERY_LIMIT_EXCEEDED } from "../errors.js";
+import { nestsDeeperThan } from "../nesting.js";
 import type { NormalizedLimits } from "../options.js";
 
 /**
@@ -22,10 +23,21 @@ function reportLimit(context: ValidationContext | null, error: GraphQLError): vo
  * Rejects abusive documents before they run (graphql-armor): too deep, too costly, too many
  * aliases, tokens or directives. With introspection off, `__schema`/`__type` are refused and
  * field suggestions ("did you mean ...?") are hidden, so the schema cannot be guessed either.
+ * Nesting is checked on the raw document, before the parser recurses into it: a refusal (400
+ * whatever the media type, like an oversized body), not a document the parser failed on.
  */
 export function useLimits(limits: NormalizedLimits, options: { introspection: boolean }): Plugin {
   const reject = { propagateOnRejection: false, onReject: [reportLimit] };
   return {
+    onParams({ params }) {
+      if (typeof params.query === "string" && nestsDeeperThan(params.query, limits.maxNesting)) {
+        throw new GatewayError(
+          QUERY_LIMIT_EXCEEDED,
+          `Nesting limit of ${limits.maxNesting} exceeded: the document opens more brackets at once.`,
+          { status: 400 },
+        );
+      }
+    },
     onPluginInit({ addPlugin }) {
       addPlugin(
         EnvelopArmorPlugin({
