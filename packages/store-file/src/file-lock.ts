@@ -5,13 +5,16 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { type BackoffOptions, backoffDelay, type Clock, systemClock } from "@easel/clock";
 import { LockTimeoutError, StoreUnavailableError } from "@easel/token-store";
-import { scratchPath } from "./scratch.js";
+import { holderState, ownProcessStart, type ProcessStart } from "./process-identity.js";
+import { scratchPath, sweepScratch } from "./scratch.js";
 
 /** What a lock file holds: who owns it and until when. No secrets. */
 interface LockContent {
   owner: string;
   pid: number;
   host: string;
+  /** The holder's process start (see process-identity.ts); absent where /proc is. */
+  start?: ProcessStart;
   acquiredAt: number;
   expiresAt: number;
 }
@@ -33,6 +36,11 @@ export interface FileLockOptions {
   /** Where lock ttls, waits and backoff run. @default systemClock */
   clock?: Clock;
   hooks?: FileLockTestHooks;
+  /**
+   * Sweep scratch files left beside the lock by killed processes once the lock is taken (it is
+   * always done after taking over a dead holder's lock). The store asks for it on first use.
+   */
+  sweepScratch?: boolean;
 }
 
 /**
@@ -53,14 +61,17 @@ const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDE
  * - Acquire: the content is written to a private temp file, then hard-linked to the lock
  *   path. `link` fails if the path exists, so exactly one process wins, and nobody ever sees
  *   a half-written lock file.
- * - A lock whose `expiresAt` has passed belongs to a holder presumed dead. A waiter breaks it
- *   only while it holds `<lock>.break` (taken with the same `link`), after checking that the
+ * - A lock whose holder is dead is broken at once: on this host a holder is dead when its pid
+ *   no longer runs as the process that took the lock (same pid and start time, see
+ *   process-identity.ts). Any other holder (another host, no /proc) is presumed dead once its
+ *   `expiresAt` has passed. A waiter breaks a lock only while it holds `<lock>.break` (taken with the same `link`), after checking that the
  *   lock file is still the very one it judged stale (same inode and owner); then it competes
  *   again with `link`. While the stale file exists nobody can create a lock, so the check and
  *   the delete cannot be overtaken: two waiters never both take over one stale lock. (Moving
  *   the lock away and linking it back when it was the wrong one, as an earlier version did,
  *   leaves a moment with no lock file in which a third waiter gets in: two holders.)
  * - A break lock left by a waiter that died mid-break is cleared after BREAK_STALE_MS.
+ * - Scratch files of killed processes are swept after taking over a dead holder's lock.
  * - Release deletes the file only if it still names us, checked and deleted under the break lock:
  *   a holder that overstayed its ttl and was taken over leaves the new owner's lock alone.
  */
@@ -68,11 +79,13 @@ export class FileLock {
   readonly #path: string;
   readonly #hooks: FileLockTestHooks;
   readonly #clock: Clock;
+  readonly #sweepScratch: boolean;
 
   constructor(lockPath: string, options: FileLockOptions = {}) {
     this.#path = lockPath;
     this.#hooks = options.hooks ?? {};
     this.#clock = options.clock ?? systemClock;
+    this.#sweepScratch = options.sweepScratch ?? false;
   }
 
   get path(): string {
@@ -82,23 +95,30 @@ export class FileLock {
   /** Waits until `deadline` (epoch ms) to take the lock; resolves with the owner id. */
   async acquire(ttlMs: number, waitMs: number, deadline: number): Promise<string> {
     const owner = randomUUID();
+    const start = await ownProcessStart();
     await this.#ensureDirectory();
+    let tookOver = false;
     for (let attempt = 1; ; attempt++) {
       const now = this.#clock.now();
       const content: LockContent = {
         owner,
         pid: process.pid,
         host: hostname(),
+        ...(start ? { start } : {}),
         acquiredAt: now,
         expiresAt: now + ttlMs,
       };
-      if (await this.#tryCreate(this.#path, JSON.stringify(content))) return owner;
+      if (await this.#tryCreate(this.#path, JSON.stringify(content))) {
+        if (tookOver || this.#sweepScratch) await this.#sweep();
+        return owner;
+      }
       const seen = await this.#read(this.#path);
       if (!seen) continue; // released just now: try again at once
       // A lock file we cannot parse (being written without link, or foreign): judge it by its age.
       const expiresAt = seen.content?.expiresAt ?? seen.mtimeMs + ttlMs;
-      if (expiresAt <= this.#clock.now()) {
+      if (expiresAt <= this.#clock.now() || (seen.content && (await holderState(seen.content)) === "dead")) {
         await this.#breakStale(seen);
+        tookOver = true;
         continue;
       }
       const remaining = deadline - this.#clock.now();
@@ -124,6 +144,12 @@ export class FileLock {
         if (error.code !== "ENOENT") throw error;
       });
     });
+  }
+
+  /** Scratch files of the lock and of its break lock whose writers are gone. Never fails the lock. */
+  async #sweep(): Promise<void> {
+    await sweepScratch(this.#path).catch(() => undefined);
+    await sweepScratch(`${this.#path}.break`).catch(() => undefined);
   }
 
   async #ensureDirectory(): Promise<void> {
@@ -193,16 +219,27 @@ export class FileLock {
   /**
    * Runs `fn` holding `<lock>.break`, the short lock under which a lock file is checked and
    * deleted. Without `wait`, skips `fn` when someone else holds it. A break lock left by a process
-   * that died holding it is cleared after BREAK_STALE_MS.
+   * that died holding it (killed while releasing) is cleared at once when its holder is known dead,
+   * else after BREAK_STALE_MS.
    */
   async #underBreakLock(wait: boolean, fn: () => Promise<void>): Promise<void> {
     const breakPath = `${this.#path}.break`;
-    const body = JSON.stringify({ pid: process.pid, host: hostname(), at: this.#clock.now() });
+    const now = this.#clock.now();
+    const start = await ownProcessStart();
+    const content: LockContent = {
+      owner: randomUUID(),
+      pid: process.pid,
+      host: hostname(),
+      ...(start ? { start } : {}),
+      acquiredAt: now,
+      expiresAt: now + BREAK_STALE_MS,
+    };
+    const body = JSON.stringify(content);
     for (let attempt = 1; ; attempt++) {
       if (await this.#tryCreate(breakPath, body)) break;
       const left = await this.#read(breakPath);
-      if (left && this.#clock.now() - left.mtimeMs > BREAK_STALE_MS) {
-        await unlink(breakPath).catch(() => undefined);
+      if (left && (await this.#breakLockAbandoned(left))) {
+        await this.#clearBreakLock(breakPath, left, body);
         continue;
       }
       if (!wait) return;
@@ -212,6 +249,40 @@ export class FileLock {
       await fn();
     } finally {
       await unlink(breakPath).catch(() => undefined);
+    }
+  }
+
+  async #breakLockAbandoned(left: SeenLock): Promise<boolean> {
+    if (this.#clock.now() - left.mtimeMs > BREAK_STALE_MS) return true;
+    return left.content !== undefined && (await holderState(left.content)) === "dead";
+  }
+
+  /**
+   * Deletes the abandoned break lock `left`, and nothing else. Two waiters that both judged it
+   * abandoned must not both delete "the" break lock: the second could delete the one the first
+   * has just made. So the deleter first claims `left` by creating `<break>.reap.<its owner>`
+   * (one winner); while `left` exists nobody makes a new break lock, and only the claimant deletes
+   * it, so checking that the path still holds `left` and then deleting it cannot be overtaken.
+   */
+  async #clearBreakLock(breakPath: string, left: SeenLock, body: string): Promise<void> {
+    if (!left.content) {
+      // Not written by this code (no owner to claim): only its age condemned it.
+      await unlink(breakPath).catch(() => undefined);
+      return;
+    }
+    const claim = `${breakPath}.reap.${left.content.owner}`;
+    if (!(await this.#tryCreate(claim, body))) {
+      // Another waiter is clearing it; a claim left by a waiter that died mid-clear expires.
+      const stale = await this.#read(claim);
+      if (stale && this.#clock.now() - stale.mtimeMs > BREAK_STALE_MS)
+        await unlink(claim).catch(() => undefined);
+      return;
+    }
+    try {
+      const current = await this.#read(breakPath);
+      if (current && sameLock(current, left)) await unlink(breakPath).catch(() => undefined);
+    } finally {
+      await unlink(claim).catch(() => undefined);
     }
   }
 
@@ -238,7 +309,7 @@ export class FileLock {
       : "";
     return new LockTimeoutError(
       `Timed out after ${waitMs} ms waiting for the lock ${this.#path}${who}. A lock whose holder died is ` +
-        `taken over when its ttl runs out; if you are sure no process holds it, delete ${this.#path}.`,
+        `taken over at once on the same host, elsewhere when its ttl runs out; if you are sure no process holds it, delete ${this.#path}.`,
       { location: this.#path },
     );
   }
@@ -271,6 +342,7 @@ function parseLock(text: string): LockContent | undefined {
         owner: value.owner,
         pid: value.pid,
         host: typeof value.host === "string" ? value.host : "?",
+        ...(typeof value.start === "string" ? { start: value.start } : {}),
         acquiredAt: typeof value.acquiredAt === "number" ? value.acquiredAt : 0,
         expiresAt: value.expiresAt,
       };

@@ -146,7 +146,11 @@ export class FileTokenStore implements TokenStore {
     const ttlMs = positive(options.ttlMs ?? DEFAULT_LOCK_TTL_MS, "ttlMs");
     const waitMs = nonNegative(options.waitMs ?? DEFAULT_LOCK_WAIT_MS, "waitMs");
     const deadline = this.#clock.now() + waitMs;
-    const lock = new FileLock(`${this.pathFor(key)}.lock`, { clock: this.#clock });
+    const lockPath = `${this.pathFor(key)}.lock`;
+    // Scratch files of processes killed while locking: swept on this store's first use of the lock.
+    const sweepScratch = !this.#swept.has(lockPath);
+    this.#swept.add(lockPath);
+    const lock = new FileLock(lockPath, { clock: this.#clock, sweepScratch });
     // Callers in this process queue on a promise instead of polling the file system.
     return this.#localLock.run(
       lock.path,

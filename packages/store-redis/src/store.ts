@@ -27,7 +27,17 @@ import { toStoreError } from "./redis-errors.js";
 /** Deletes the lock only if we still own it, so a late release never frees another holder's lock. */
 const RELEASE_LOCK_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
+/** Extends the lock only if we still own it, so a holder that lost it never prolongs a successor's. */
+const EXTEND_LOCK_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+return 0`;
 const LOCK_KEY_SPACE = "lock:";
+/**
+ * How long a lock outlives its holder's last heartbeat: what a waiter loses to a holder killed
+ * with SIGKILL. The holder renews it every LOCK_HEARTBEAT_MS while fn runs, so four beats in a
+ * row must be missed (a stalled event loop, Redis unreachable) before a live holder loses it.
+ */
+export const LOCK_LEASE_MS = 4_000;
+export const LOCK_HEARTBEAT_MS = 1_000;
 /** Polling a held lock: a round trip costs little, so the cap is low and waiters notice a release soon. */
 const LOCK_BACKOFF: BackoffOptions = { baseMs: 5, maxMs: 50 };
 /** Beyond this a TTL protects nothing; Redis also rejects absurd expiry times. */
@@ -120,14 +130,16 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Runs `fn` while holding `<prefix>lock:<key>` (`SET NX PX ttlMs` with a random owner; released
+   * Runs `fn` while holding `<prefix>lock:<key>` (`SET NX PX` with a random owner; released
    * by a compare-and-delete script). Callers in this process queue in memory first, so only one
    * of them polls Redis. Waiters retry with jittered backoff and fail with `LOCK_TIMEOUT` after
    * `waitMs`.
    *
-   * **The lock is not extended while `fn` runs: if `fn` outlives `ttlMs`, another process may take
-   * the lock and two holders run at once.** Keep `ttlMs` well above the critical section.
-   * If Redis is lost before the release, the lock frees itself after `ttlMs`.
+   * The key lives LOCK_LEASE_MS (or `ttlMs` if shorter) and a heartbeat extends it
+   * (compare-and-extend) while `fn` runs, up to `ttlMs` after the acquire: a holder that dies
+   * frees the lock within the lease, a live slow holder keeps it. **If `fn` outlives `ttlMs`,
+   * the holder is presumed hung, another process may take the lock and two holders run at
+   * once.** Keep `ttlMs` well above the critical section.
    */
   async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
     const lockKey = this.#lockKey(key);
@@ -138,10 +150,13 @@ export class RedisTokenStore implements TokenStore {
       key,
       async () => {
         const owner = randomBytes(18).toString("base64url");
-        await this.#acquire(key, lockKey, owner, ttlMs, waitMs, deadline);
+        await this.#acquire(key, lockKey, owner, Math.min(ttlMs, LOCK_LEASE_MS), waitMs, deadline);
+        const heartbeat = new AbortController();
+        void this.#keepAlive(lockKey, owner, this.#options.clock.now() + ttlMs, heartbeat.signal);
         try {
           return await fn();
         } finally {
+          heartbeat.abort();
           await this.#release(lockKey, owner);
         }
       },
@@ -171,12 +186,37 @@ export class RedisTokenStore implements TokenStore {
       if (remaining <= 0) {
         throw new LockTimeoutError(
           `Timed out after ${waitMs} ms waiting for the lock on "${key}": Redis key "${lockKey}" on ` +
-            `${this.#address} is held by another process (a dead holder's lock frees itself after its ttlMs).`,
+            `${this.#address} is held by another process (a dead holder's lock frees itself within ` +
+            `${Math.min(ttlMs, LOCK_LEASE_MS)} ms).`,
           { location: lockKey },
         );
       }
       // Jitter on a capped exponential backoff keeps many waiters from polling in step.
       await this.#options.clock.sleep(Math.min(remaining, backoffDelay(attempt, LOCK_BACKOFF)));
+    }
+  }
+
+  /**
+   * Renews the lease every LOCK_HEARTBEAT_MS until `signal` aborts, never past `until` (the
+   * holder's ttlMs) and never once the lock is someone else's. Its first sleep starts before this
+   * returns, so a test on a manual clock sees the heartbeat waiting as soon as fn runs.
+   */
+  async #keepAlive(lockKey: string, owner: string, until: number, signal: AbortSignal): Promise<void> {
+    const { clock } = this.#options;
+    try {
+      for (;;) {
+        await clock.sleep(LOCK_HEARTBEAT_MS, signal);
+        const left = until - clock.now();
+        if (left <= 0) return;
+        const leaseMs = String(Math.ceil(Math.min(LOCK_LEASE_MS, left)));
+        // Compare-and-extend: 0 when the lock was taken over, and then it is left alone. A failure
+        // (Redis unreachable for now) is retried at the next beat.
+        await this.#run("extend the lock", lockKey, (client) =>
+          client.eval(EXTEND_LOCK_SCRIPT, { keys: [lockKey], arguments: [owner, leaseMs] }),
+        ).catch(() => undefined);
+      }
+    } catch {
+      // Aborted: fn is done and the lock is being released.
     }
   }
 

@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ManualClock } from "@easel/clock";
 import { requireRedis, startNode, tempDir } from "@easel/test-utils";
 import { LOCK_TIMEOUT } from "@easel/token-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenStore, type RedisTokenStore } from "../src/index.js";
+import { LOCK_HEARTBEAT_MS, LOCK_LEASE_MS } from "../src/store.js";
 import { rawClient, testNamespace } from "./helpers.js";
 
 const CHILD = fileURLToPath(new URL("./fixtures/lock-child.mjs", import.meta.url));
@@ -140,6 +142,104 @@ describe.skipIf(!redisUp)("withLock across processes (SET NX PX + compare-and-de
     } finally {
       raw.destroy();
       await Promise.all([slow.close(), fast.close()]);
+    }
+  });
+});
+
+/** A store on a fresh prefix whose heartbeat runs on a manual clock, and a raw client to watch key "k"'s lock. */
+async function onManualClock() {
+  const uri = ns.uri(ns.prefix());
+  const clock = new ManualClock(Date.now());
+  return {
+    lockKey: `${new URL(uri).searchParams.get("prefix")}lock:k`,
+    clock,
+    store: await createTokenStore(uri, { fernetKeys: ns.fernetKeys, clock }),
+    raw: await rawClient(),
+  };
+}
+
+describe.skipIf(!redisUp)("withLock holders that die or run long (lease renewed by a heartbeat)", () => {
+  it("a live holder keeps its lock past the lease; killed with SIGKILL, its lock frees within the lease", async () => {
+    const uri = ns.uri(ns.prefix());
+    const lockKey = `${new URL(uri).searchParams.get("prefix")}lock:shared`;
+    const store = await createTokenStore(uri, { fernetKeys: ns.fernetKeys });
+    const raw = await rawClient();
+    const holder = runChild(uri, ["hold", "30000"]);
+    try {
+      await holder.locked;
+      // The key lives a lease, not the holder's 30 s ttl: that is what a dead holder costs.
+      expect(await raw.pTTL(lockKey)).toBeLessThanOrEqual(LOCK_LEASE_MS);
+      const owner = await raw.get(lockKey);
+      // Alive, it keeps the lock for two leases and more: its heartbeat renews it.
+      const waited = await store
+        .withLock("shared", async () => "taken from a live holder", { waitMs: 2 * LOCK_LEASE_MS + 500 })
+        .catch((e: unknown) => e);
+      expect(waited).toMatchObject({ code: LOCK_TIMEOUT });
+      expect(await raw.get(lockKey)).toBe(owner);
+      holder.child.kill("SIGKILL");
+      await holder.exited.catch(() => undefined);
+      const killedAt = performance.now();
+      expect(await store.withLock("shared", async () => "mine", { waitMs: 25_000 })).toBe("mine");
+      expect(performance.now() - killedAt).toBeLessThan(LOCK_LEASE_MS + 1_000);
+    } finally {
+      holder.child.kill("SIGKILL");
+      await holder.exited.catch(() => undefined);
+      raw.destroy();
+      await store.close();
+    }
+  }, 40_000);
+
+  it("the heartbeat extends the holder's own lock and never one that was taken over", async () => {
+    const { lockKey, clock, store, raw } = await onManualClock();
+    try {
+      await store.withLock(
+        "k",
+        async () => {
+          expect(await raw.pTTL(lockKey)).toBeLessThanOrEqual(LOCK_LEASE_MS);
+          await raw.pExpire(lockKey, 1_500); // most of the lease gone by
+          await clock.advance(LOCK_HEARTBEAT_MS);
+          await clock.untilSleeping(); // the beat went out and the heartbeat sleeps again
+          expect(await raw.pTTL(lockKey)).toBeGreaterThan(LOCK_LEASE_MS - 1_000);
+          // Another process took the lock over (the holder stalled past the lease).
+          await raw.set(lockKey, "successor", { PX: 60_000 });
+          await clock.advance(LOCK_HEARTBEAT_MS);
+          await clock.untilSleeping();
+          expect(await raw.get(lockKey)).toBe("successor");
+          expect(await raw.pTTL(lockKey)).toBeGreaterThan(50_000);
+        },
+        { ttlMs: 30_000 },
+      );
+      expect(await raw.get(lockKey)).toBe("successor"); // nor did the release delete it
+    } finally {
+      await raw.del(lockKey);
+      raw.destroy();
+      await store.close();
+    }
+  });
+
+  it("a hung holder is renewed only up to its ttlMs, then presumed dead", async () => {
+    const { lockKey, clock, store, raw } = await onManualClock();
+    try {
+      await store.withLock(
+        "k",
+        async () => {
+          await clock.advance(LOCK_HEARTBEAT_MS);
+          await clock.untilSleeping();
+          // 1.5 s of the 2.5 s ttl left: the lease is cut to it.
+          const pttl = await raw.pTTL(lockKey);
+          expect(pttl).toBeGreaterThan(1_000);
+          expect(pttl).toBeLessThanOrEqual(1_500);
+          await clock.advance(LOCK_HEARTBEAT_MS);
+          await clock.untilSleeping();
+          expect(await raw.pTTL(lockKey)).toBeLessThanOrEqual(500);
+          await clock.advance(LOCK_HEARTBEAT_MS); // past the ttl: the heartbeat stops, the key expires
+          expect(clock.sleeping).toBe(0);
+        },
+        { ttlMs: 2_500 },
+      );
+    } finally {
+      raw.destroy();
+      await store.close();
     }
   });
 });

@@ -158,7 +158,9 @@ export class VaultTokenStore implements TokenStore {
   /**
    * Runs `fn` while holding the lock on `key` across every process sharing this Vault: first the
    * in-process lock, then the cas-written lock entry at `PATH/.locks/<key>`.
-   * **A holder that runs longer than `ttlMs` is presumed dead and loses the lock.**
+   * The entry is held for a short lease its heartbeat renews while `fn` runs, so a holder that dies
+   * frees it within seconds. **A holder that runs longer than `ttlMs` is presumed hung and loses
+   * the lock.**
    */
   async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
     const ttlMs = options.ttlMs ?? DEFAULT_LOCK_TTL_MS;
@@ -173,11 +175,15 @@ export class VaultTokenStore implements TokenStore {
       key,
       async () => {
         const lease = await this.#lock.acquire(lockPath, ttlMs, deadline, key);
+        const heartbeat = new AbortController();
+        const beating = this.#lock.keepAlive(lease, heartbeat.signal);
         try {
           return await fn();
         } finally {
-          // If Vault is unreachable now, the entry simply expires after ttlMs; fn's outcome stands.
-          await this.#lock.release(lease, ttlMs).catch(() => undefined);
+          heartbeat.abort();
+          await beating; // a renewal in flight moves the version the release casts on
+          // If Vault is unreachable now, the entry simply expires with its lease; fn's outcome stands.
+          await this.#lock.release(lease).catch(() => undefined);
         }
       },
       { ttlMs, waitMs },

@@ -65,6 +65,12 @@ export interface ConformanceOptions {
   processes?: number;
   /** Lock acquisitions per child. @default 15 */
   iterationsPerProcess?: number;
+  /**
+   * How soon the lock of a holder killed with SIGKILL must be free again although its ttlMs
+   * (30 s) has far to run: a liveness check or a short lease renewed by a live holder.
+   * @default 10_000
+   */
+  deadHolderReleaseMs?: number;
 }
 
 const sampleRecord = (n = 1): TokenRecord => ({
@@ -271,6 +277,8 @@ export function lockTests(api: ConformanceTestApi, makeStore: StoreFactory): voi
           const holder = holdLock(store, "k", { ttlMs: 30_000 });
           await holder.entered;
           const started = clock.now();
+          // Sleeps pending before the waiter comes (a holder's heartbeat renewing its lease).
+          const sleepingBefore = clock.sleeping;
           let gaveUpAt: number | undefined;
           const waiter = store
             .withLock("k", async () => undefined, { waitMs: 300 })
@@ -278,7 +286,7 @@ export function lockTests(api: ConformanceTestApi, makeStore: StoreFactory): voi
               gaveUpAt = clock.now();
             });
           waiter.catch(() => undefined);
-          await clock.untilSleeping();
+          await clock.untilSleeping(sleepingBefore + 1); // the waiter's own sleep
           await clock.advance(299);
           assert.equal(gaveUpAt, undefined, "gave up before waitMs had passed");
           await clock.advance(1);
@@ -331,6 +339,7 @@ export function crossProcessLockTests(api: ConformanceTestApi, options: Conforma
   if (!childStoreModule || !sharedNamespace) return;
   const processes = options.processes ?? 4;
   const iterations = options.iterationsPerProcess ?? 15;
+  const deadHolderReleaseMs = options.deadHolderReleaseMs ?? 10_000;
 
   api.describe("withLock across processes", () => {
     api.it(
@@ -378,24 +387,45 @@ export function crossProcessLockTests(api: ConformanceTestApi, options: Conforma
     api.it(
       "a lock whose holder was killed (SIGKILL) is taken over after its ttl",
       async () => {
-        const { namespace, openStore } = await sharedNamespace();
-        const holder = runChild(childStoreModule, namespace, ["hold", "1500"]);
-        await holder.ready;
-        holder.child.kill("SIGKILL");
-        await holder.done.catch(() => undefined);
-        const store = await openStore();
-        try {
-          const started = Date.now();
-          assert.equal(await store.withLock("held", async () => "mine", { waitMs: 15_000 }), "mine");
-          const waited = Date.now() - started;
-          assert.ok(waited < 12_000, `takeover took ${waited} ms`);
-        } finally {
-          await store.close();
-        }
+        const waited = await waitForKilledHolder(childStoreModule, await sharedNamespace(), 1_500, 15_000);
+        assert.ok(waited < 12_000, `takeover took ${waited} ms`);
+      },
+      60_000,
+    );
+
+    api.it(
+      `a holder killed (SIGKILL) with 30 s of its ttl to run frees the lock within ${deadHolderReleaseMs} ms`,
+      async () => {
+        const waited = await waitForKilledHolder(childStoreModule, await sharedNamespace(), 30_000, 25_000);
+        assert.ok(waited < deadHolderReleaseMs, `the next holder waited ${waited} ms for a dead one`);
       },
       60_000,
     );
   });
+}
+
+/**
+ * A child takes the lock with `ttlMs` and is killed with SIGKILL holding it; resolves with the
+ * milliseconds the next `withLock` (waiting at most `waitMs`) took to get in.
+ */
+async function waitForKilledHolder(
+  childStoreModule: string,
+  { namespace, openStore }: { namespace: string; openStore: () => MaybePromise<TokenStore> },
+  ttlMs: number,
+  waitMs: number,
+): Promise<number> {
+  const holder = runChild(childStoreModule, namespace, ["hold", String(ttlMs)]);
+  await holder.ready;
+  holder.child.kill("SIGKILL");
+  await holder.done.catch(() => undefined);
+  const store = await openStore();
+  try {
+    const started = Date.now();
+    assert.equal(await store.withLock("held", async () => "mine", { waitMs }), "mine");
+    return Date.now() - started;
+  } finally {
+    await store.close();
+  }
 }
 
 interface RunningChild {
