@@ -1,0 +1,124 @@
+/**
+ * Incremental submissions: after a complete run, a course's submissions are the previous warehouse
+ * rows plus what Canvas reports changed since the course's high-water mark minus an overlap.
+ *
+ * What `submitted_since` / `graded_since` cannot report (no timestamp moves: grade removed, posting,
+ * deletions, re-opened, late-policy changes) waits for the periodic full run (`easel sync --full`).
+ * Students and assignments the warehouse has no rows of (new, re-enrolled, newly published) are
+ * fetched whole; rows of students or assignments Canvas no longer lists are dropped, as a full run would.
+ */
+import type { Pool, PoolClient } from "pg";
+import type { IncrementalCourseDataSource, WarehouseRow } from "./source.js";
+import { ident } from "./tables.js";
+
+/** What an incremental course run fetched against, replayed inside the swap transaction. */
+export interface SubmissionDelta {
+  since: Date;
+  studentIds: number[];
+  assignmentIds: number[];
+}
+
+/** The course's high-water mark, if its last successful run recorded one (then it may go incremental). */
+export async function readHighWaterMark(
+  pool: Pool,
+  schema: string,
+  courseId: number,
+): Promise<Date | undefined> {
+  const result = await pool.query<{ high_water_mark: Date | null }>(
+    `SELECT high_water_mark FROM ${ident(schema)}.sync_course_state WHERE course_id = $1 AND kind = 'submissions'`,
+    [courseId],
+  );
+  return result.rows[0]?.high_water_mark ?? undefined;
+}
+
+/**
+ * The changed submissions to stage: since (mark − overlap), plus every submission of students and
+ * published assignments the warehouse has none of. Reads the course's current students from the
+ * source and its published assignments from this run's staging (staged before submissions).
+ */
+export async function submissionChanges(
+  pool: Pool,
+  options: {
+    schema: string;
+    runId: number;
+    courseId: number;
+    source: IncrementalCourseDataSource;
+    since: Date;
+    signal?: AbortSignal;
+  },
+): Promise<{ delta: SubmissionDelta; rows: AsyncIterable<WarehouseRow> }> {
+  const { schema, runId, courseId, source, since, signal } = options;
+  const s = ident(schema);
+  const studentIds = [...(await source.studentIds(courseId, signal))];
+  const assignments = await pool.query<{ assignment_id: string }>(
+    `SELECT DISTINCT assignment_id FROM ${s}.staging_assignments
+     WHERE run_id = $1 AND course_id = $2 AND published IS NOT FALSE`,
+    [runId, courseId],
+  );
+  const assignmentIds = assignments.rows.map((r) => Number(r.assignment_id));
+  const known = await pool.query<{ users: string[] | null; assignments: string[] | null }>(
+    `SELECT array_agg(DISTINCT user_id) AS users, array_agg(DISTINCT assignment_id) AS assignments
+     FROM ${s}.submissions WHERE course_id = $1`,
+    [courseId],
+  );
+  const knownUsers = new Set((known.rows[0]?.users ?? []).map(Number));
+  const knownAssignments = new Set((known.rows[0]?.assignments ?? []).map(Number));
+  const delta: SubmissionDelta = { since, studentIds, assignmentIds };
+  const rows = source.submissionChanges(
+    courseId,
+    {
+      since,
+      studentIds: studentIds.filter((id) => !knownUsers.has(id)),
+      assignmentIds: assignmentIds.filter((id) => !knownAssignments.has(id)),
+    },
+    signal,
+  );
+  return { delta, rows };
+}
+
+/**
+ * Inside the swap transaction: completes staging with the warehouse rows nothing newer replaces,
+ * limited to the students and assignments Canvas lists now (a dropped student's rows go, as in a
+ * full run).
+ */
+export async function carryOverSubmissions(
+  client: PoolClient,
+  schema: string,
+  columns: readonly string[],
+  runId: number,
+  courseId: number,
+  delta: SubmissionDelta,
+): Promise<void> {
+  const s = ident(schema);
+  const cols = columns.map(ident).join(", ");
+  await client.query(
+    `INSERT INTO ${s}.staging_submissions (run_id, ${cols})
+     SELECT $1, ${columns.map((c) => `w.${ident(c)}`).join(", ")} FROM ${s}.submissions w
+     WHERE w.course_id = $2 AND w.user_id = ANY($3::bigint[]) AND w.assignment_id = ANY($4::bigint[])
+       AND NOT EXISTS (SELECT 1 FROM ${s}.staging_submissions f
+                       WHERE f.run_id = $1 AND f.course_id = $2
+                         AND f.assignment_id = w.assignment_id AND f.user_id = w.user_id)`,
+    [runId, courseId, delta.studentIds, delta.assignmentIds],
+  );
+}
+
+/**
+ * The course's new high-water mark, inside the swap transaction after the swap: the latest
+ * submitted_at / graded_at the warehouse now holds, in Canvas's own clock (no skew with ours), but
+ * never later than when this run started fetching (a timestamp Canvas dates in the future must not
+ * hide the changes made before it).
+ */
+export async function highWaterMark(
+  client: PoolClient,
+  schema: string,
+  courseId: number,
+  fetchStartedAt: Date,
+): Promise<Date | null> {
+  const result = await client.query<{ mark: Date | null }>(
+    `SELECT CASE WHEN m IS NULL THEN NULL ELSE least(m, $2::timestamptz) END AS mark
+     FROM (SELECT greatest(max(submitted_at), max(graded_at)) AS m
+     FROM ${ident(schema)}.submissions WHERE course_id = $1) latest`,
+    [courseId, fetchStartedAt],
+  );
+  return result.rows[0]?.mark ?? null;
+}
