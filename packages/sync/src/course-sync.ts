@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import {
-  carryOverSubmissions,
   highWaterMark,
+  mergeSubmissions,
   readHighWaterMark,
   type SubmissionDelta,
   submissionChanges,
@@ -65,18 +65,43 @@ export async function syncCourse(
 
   const fetched: Record<string, number> = {};
   let delta: SubmissionDelta | undefined;
-  try {
-    for (const table of tables) {
-      let rows = source.rows.bind(source, table, courseId, signal);
-      if (table === "submissions" && mark && isIncrementalSource(source)) {
-        const overlapMs = (options.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS) * 1000;
-        const since = new Date(mark.getTime() - overlapMs);
-        const changes = await submissionChanges(pool, { schema, runId, courseId, source, since, signal });
-        delta = changes.delta;
-        rows = () => changes.rows;
-      }
-      fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, rows());
+  // One failing table stops the course's other fetches.
+  const failed = new AbortController();
+  const tableSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  const stage = async (table: TableName) => {
+    let rows = () => source.rows(table, courseId, tableSignal);
+    if (table === "submissions" && mark && isIncrementalSource(source)) {
+      const overlapMs = (options.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS) * 1000;
+      const since = new Date(mark.getTime() - overlapMs);
+      const changes = await submissionChanges(pool, {
+        schema,
+        runId,
+        courseId,
+        source,
+        since,
+        signal: tableSignal,
+      });
+      delta = changes.delta;
+      rows = () => changes.rows;
     }
+    fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, rows());
+  };
+  try {
+    // Assignments first (an incremental run reads the published ones from staging), then the other
+    // tables at once: a course's wall time is its longest list, not the sum of its lists.
+    if (tables.includes("assignments")) await stage("assignments");
+    const settled = await Promise.allSettled(
+      tables
+        .filter((table) => table !== "assignments")
+        .map((table) =>
+          stage(table).catch((error: unknown) => {
+            failed.abort(error);
+            throw error;
+          }),
+        ),
+    );
+    const rejected = settled.find((result) => result.status === "rejected");
+    if (rejected) throw failed.signal.aborted ? failed.signal.reason : rejected.reason;
   } finally {
     source.release?.(courseId);
   }
@@ -103,14 +128,13 @@ export async function syncCourse(
         alreadyDone: true,
       };
     }
-    if (delta) {
-      const columns = TABLES.submissions.columns.map(([name]) => name);
-      await carryOverSubmissions(client, schema, columns, runId, courseId, delta);
-    }
     let changes = 0;
     const counts: Record<string, number> = {};
     for (const table of tables) {
-      const swapped = await swapTable(client, schema, TABLES[table], runId, courseId);
+      const swapped =
+        table === "submissions" && delta
+          ? await mergeSubmissions(client, schema, TABLES[table], runId, courseId, delta)
+          : await swapTable(client, schema, TABLES[table], runId, courseId);
       changes += swapped.changes;
       counts[table] = swapped.rows;
     }

@@ -6,10 +6,11 @@
  * deletions, re-opened, late-policy changes) waits for the periodic full run (`easel sync --full`).
  * Students and assignments the warehouse has no rows of (new, re-enrolled, newly published) are
  * fetched whole; rows of students or assignments Canvas no longer lists are dropped, as a full run would.
+ * The changes are merged into the warehouse in the course's swap transaction, touching only them.
  */
 import type { Pool, PoolClient } from "pg";
 import type { IncrementalCourseDataSource, WarehouseRow } from "./source.js";
-import { ident } from "./tables.js";
+import { ident, type TableSpec } from "./tables.js";
 
 /** What an incremental course run fetched against, replayed inside the swap transaction. */
 export interface SubmissionDelta {
@@ -77,29 +78,45 @@ export async function submissionChanges(
 }
 
 /**
- * Inside the swap transaction: completes staging with the warehouse rows nothing newer replaces,
- * limited to the students and assignments Canvas lists now (a dropped student's rows go, as in a
- * full run).
+ * Inside the swap transaction, instead of replacing the course's submissions: upserts the staged
+ * changes (newest per key; only rows whose data differ are written, stamped with this run) and deletes
+ * the rows of students or assignments Canvas no longer lists (a dropped student's rows go, as in a
+ * full run). Untouched rows keep the run that last wrote them, so the work is proportional to the
+ * changes, not to the course.
  */
-export async function carryOverSubmissions(
+export async function mergeSubmissions(
   client: PoolClient,
   schema: string,
-  columns: readonly string[],
+  spec: TableSpec,
   runId: number,
   courseId: number,
   delta: SubmissionDelta,
-): Promise<void> {
+): Promise<{ changes: number; rows: number }> {
   const s = ident(schema);
-  const cols = columns.map(ident).join(", ");
-  await client.query(
-    `INSERT INTO ${s}.staging_submissions (run_id, ${cols})
-     SELECT $1, ${columns.map((c) => `w.${ident(c)}`).join(", ")} FROM ${s}.submissions w
-     WHERE w.course_id = $2 AND w.user_id = ANY($3::bigint[]) AND w.assignment_id = ANY($4::bigint[])
-       AND NOT EXISTS (SELECT 1 FROM ${s}.staging_submissions f
-                       WHERE f.run_id = $1 AND f.course_id = $2
-                         AND f.assignment_id = w.assignment_id AND f.user_id = w.user_id)`,
-    [runId, courseId, delta.studentIds, delta.assignmentIds],
+  const target = `${s}.${ident(spec.table)}`;
+  const names = spec.columns.map(([name]) => name);
+  const cols = names.map(ident).join(", ");
+  const pk = spec.primaryKey.map(ident).join(", ");
+  const data = names.filter((name) => !spec.primaryKey.includes(name)).map(ident);
+  const order = spec.newest ? `, ${spec.newest}` : "";
+  const upserted = await client.query(
+    `INSERT INTO ${target} AS t (${cols}, sync_run_id)
+     SELECT DISTINCT ON (${pk}) ${cols}, $1::bigint FROM ${s}.${ident(`staging_${spec.table}`)}
+     WHERE run_id = $1 AND course_id = $2 ORDER BY ${pk}${order}
+     ON CONFLICT (${pk}) DO UPDATE SET ${data.map((c) => `${c} = EXCLUDED.${c}`).join(", ")}, sync_run_id = EXCLUDED.sync_run_id
+     WHERE (${data.map((c) => `t.${c}`).join(", ")}) IS DISTINCT FROM (${data.map((c) => `EXCLUDED.${c}`).join(", ")})`,
+    [runId, courseId],
   );
+  const removed = await client.query(
+    `DELETE FROM ${target} WHERE course_id = $1
+       AND NOT (user_id = ANY($2::bigint[]) AND assignment_id = ANY($3::bigint[]))`,
+    [courseId, delta.studentIds, delta.assignmentIds],
+  );
+  const total = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${target} WHERE course_id = $1`,
+    [courseId],
+  );
+  return { changes: (upserted.rowCount ?? 0) + (removed.rowCount ?? 0), rows: Number(total.rows[0]?.n ?? 0) };
 }
 
 /**
