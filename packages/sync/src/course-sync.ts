@@ -69,11 +69,11 @@ export async function syncCourse(
   const failed = new AbortController();
   const tableSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
   const stage = async (table: TableName) => {
-    let rows = () => source.rows(table, courseId, tableSignal);
+    const rows = () => source.rows(table, courseId, tableSignal);
     if (table === "submissions" && mark && isIncrementalSource(source)) {
       const overlapMs = (options.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS) * 1000;
       const since = new Date(mark.getTime() - overlapMs);
-      const changes = await submissionChanges(pool, {
+      const changes = submissionChanges(pool, {
         schema,
         runId,
         courseId,
@@ -81,8 +81,9 @@ export async function syncCourse(
         since,
         signal: tableSignal,
       });
-      delta = changes.delta;
-      rows = () => changes.rows;
+      fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, changes.rows);
+      delta = changes.delta();
+      return;
     }
     fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, rows());
   };

@@ -33,11 +33,12 @@ export async function readHighWaterMark(
 }
 
 /**
- * The changed submissions to stage: since (mark − overlap), plus every submission of students and
- * published assignments the warehouse has none of. Reads the course's current students from the
- * source and its published assignments from this run's staging (staged before submissions).
+ * The changed submissions to stage: since (mark − overlap), then every submission of students and
+ * published assignments the warehouse has none of. The course's current students (from the source)
+ * and published assignments (from this run's staging, staged before submissions) load while the
+ * changes stream; `delta()` is what the merge needs once the rows are staged.
  */
-export async function submissionChanges(
+export function submissionChanges(
   pool: Pool,
   options: {
     schema: string;
@@ -47,34 +48,48 @@ export async function submissionChanges(
     since: Date;
     signal?: AbortSignal;
   },
-): Promise<{ delta: SubmissionDelta; rows: AsyncIterable<WarehouseRow> }> {
+): { rows: AsyncIterable<WarehouseRow>; delta(): SubmissionDelta } {
   const { schema, runId, courseId, source, since, signal } = options;
   const s = ident(schema);
-  const studentIds = [...(await source.studentIds(courseId, signal))];
-  const assignments = await pool.query<{ assignment_id: string }>(
-    `SELECT DISTINCT assignment_id FROM ${s}.staging_assignments
-     WHERE run_id = $1 AND course_id = $2 AND published IS NOT FALSE`,
-    [runId, courseId],
-  );
-  const assignmentIds = assignments.rows.map((r) => Number(r.assignment_id));
-  const known = await pool.query<{ users: string[] | null; assignments: string[] | null }>(
-    `SELECT array_agg(DISTINCT user_id) AS users, array_agg(DISTINCT assignment_id) AS assignments
-     FROM ${s}.submissions WHERE course_id = $1`,
-    [courseId],
-  );
-  const knownUsers = new Set((known.rows[0]?.users ?? []).map(Number));
-  const knownAssignments = new Set((known.rows[0]?.assignments ?? []).map(Number));
-  const delta: SubmissionDelta = { since, studentIds, assignmentIds };
-  const rows = source.submissionChanges(
-    courseId,
-    {
-      since,
-      studentIds: studentIds.filter((id) => !knownUsers.has(id)),
-      assignmentIds: assignmentIds.filter((id) => !knownAssignments.has(id)),
+  const current = Promise.all([
+    source.studentIds(courseId, signal),
+    pool.query<{ assignment_id: string }>(
+      `SELECT DISTINCT assignment_id FROM ${s}.staging_assignments
+       WHERE run_id = $1 AND course_id = $2 AND published IS NOT FALSE`,
+      [runId, courseId],
+    ),
+    pool.query<{ users: string[] | null; assignments: string[] | null }>(
+      `SELECT array_agg(DISTINCT user_id) AS users, array_agg(DISTINCT assignment_id) AS assignments
+       FROM ${s}.submissions WHERE course_id = $1`,
+      [courseId],
+    ),
+  ]);
+  current.catch(() => undefined); // awaited below; a failed change stream must not leave it unhandled
+  let delta: SubmissionDelta | undefined;
+  async function* rows(): AsyncIterable<WarehouseRow> {
+    yield* source.changedSubmissions(courseId, since, signal);
+    const [students, assignments, known] = await current;
+    const studentIds = [...students];
+    const assignmentIds = assignments.rows.map((r) => Number(r.assignment_id));
+    const knownUsers = new Set((known.rows[0]?.users ?? []).map(Number));
+    const knownAssignments = new Set((known.rows[0]?.assignments ?? []).map(Number));
+    yield* source.submissionsOf(
+      courseId,
+      {
+        studentIds: studentIds.filter((id) => !knownUsers.has(id)),
+        assignmentIds: assignmentIds.filter((id) => !knownAssignments.has(id)),
+      },
+      signal,
+    );
+    delta = { since, studentIds, assignmentIds };
+  }
+  return {
+    rows: rows(),
+    delta() {
+      if (!delta) throw new Error("The changed submissions were not staged completely.");
+      return delta;
     },
-    signal,
-  );
-  return { delta, rows };
+  };
 }
 
 /**

@@ -26,7 +26,7 @@ export {
   type CourseDataSource,
   type IncrementalCourseDataSource,
   isIncrementalSource,
-  type SubmissionChangesRequest,
+  type SubmissionSlices,
   type WarehouseRow,
 } from "./source.js";
 export { SYNC_KINDS, type SyncKind, TABLES, type TableName } from "./tables.js";

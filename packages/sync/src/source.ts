@@ -14,10 +14,8 @@ export interface CourseDataSource {
   release?(courseId: number): void;
 }
 
-/** What an incremental run asks for: every submission changed after `since`, plus whole slices. */
-export interface SubmissionChangesRequest {
-  /** Submitted or graded strictly after this time (Canvas's `submitted_since` / `graded_since`). */
-  since: Date;
+/** Whole slices of a course's submissions an incremental run fetches. */
+export interface SubmissionSlices {
   /** Students the warehouse has no submissions of (new or re-enrolled): all of theirs. */
   studentIds: readonly number[];
   /** Assignments the warehouse has no submissions of (new or newly published): all of theirs. */
@@ -29,9 +27,12 @@ export interface SubmissionChangesRequest {
  * Rows may repeat (the warehouse keeps the newest per key).
  */
 export interface IncrementalCourseDataSource extends CourseDataSource {
-  submissionChanges(
+  /** Submissions submitted or graded strictly after `since` (Canvas's `submitted_since` / `graded_since`). */
+  changedSubmissions(courseId: number, since: Date, signal?: AbortSignal): AsyncIterable<WarehouseRow>;
+  /** Every submission of these students and of these assignments. */
+  submissionsOf(
     courseId: number,
-    request: SubmissionChangesRequest,
+    slices: SubmissionSlices,
     signal?: AbortSignal,
   ): AsyncIterable<WarehouseRow>;
   /** The user ids whose submissions `rows("submissions")` lists: the course's students. */
@@ -40,5 +41,9 @@ export interface IncrementalCourseDataSource extends CourseDataSource {
 
 export function isIncrementalSource(source: CourseDataSource): source is IncrementalCourseDataSource {
   const candidate = source as Partial<IncrementalCourseDataSource>;
-  return typeof candidate.submissionChanges === "function" && typeof candidate.studentIds === "function";
+  return (
+    typeof candidate.changedSubmissions === "function" &&
+    typeof candidate.submissionsOf === "function" &&
+    typeof candidate.studentIds === "function"
+  );
 }
