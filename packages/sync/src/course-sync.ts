@@ -68,6 +68,7 @@ export async function syncCourse(
   // One failing table stops the course's other fetches.
   const failed = new AbortController();
   const tableSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  let assignmentsStaged: Promise<unknown> = Promise.resolve();
   const stage = async (table: TableName) => {
     const rows = () => source.rows(table, courseId, tableSignal);
     if (table === "submissions" && mark && isIncrementalSource(source)) {
@@ -79,6 +80,7 @@ export async function syncCourse(
         courseId,
         source,
         since,
+        assignmentsStaged,
         signal: tableSignal,
       });
       fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, changes.rows);
@@ -88,18 +90,18 @@ export async function syncCourse(
     fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, rows());
   };
   try {
-    // Assignments first (an incremental run reads the published ones from staging), then the other
-    // tables at once: a course's wall time is its longest list, not the sum of its lists.
-    if (tables.includes("assignments")) await stage("assignments");
+    // Every table at once: a course's wall time is its longest list, not the sum of its lists. An
+    // incremental run reads the published assignments from staging once they are staged.
+    const ordered = [...tables].sort((a, b) => Number(b === "assignments") - Number(a === "assignments"));
     const settled = await Promise.allSettled(
-      tables
-        .filter((table) => table !== "assignments")
-        .map((table) =>
-          stage(table).catch((error: unknown) => {
-            failed.abort(error);
-            throw error;
-          }),
-        ),
+      ordered.map((table) => {
+        const staged = stage(table).catch((error: unknown) => {
+          failed.abort(error);
+          throw error;
+        });
+        if (table === "assignments") assignmentsStaged = staged;
+        return staged;
+      }),
     );
     const rejected = settled.find((result) => result.status === "rejected");
     if (rejected) throw failed.signal.aborted ? failed.signal.reason : rejected.reason;

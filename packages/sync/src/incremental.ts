@@ -46,6 +46,8 @@ export function submissionChanges(
     courseId: number;
     source: IncrementalCourseDataSource;
     since: Date;
+    /** Settles when this run's assignments are staged. */
+    assignmentsStaged: Promise<unknown>;
     signal?: AbortSignal;
   },
 ): { rows: AsyncIterable<WarehouseRow>; delta(): SubmissionDelta } {
@@ -53,10 +55,12 @@ export function submissionChanges(
   const s = ident(schema);
   const current = Promise.all([
     source.studentIds(courseId, signal),
-    pool.query<{ assignment_id: string }>(
-      `SELECT DISTINCT assignment_id FROM ${s}.staging_assignments
-       WHERE run_id = $1 AND course_id = $2 AND published IS NOT FALSE`,
-      [runId, courseId],
+    options.assignmentsStaged.then(() =>
+      pool.query<{ assignment_id: string }>(
+        `SELECT DISTINCT assignment_id FROM ${s}.staging_assignments
+         WHERE run_id = $1 AND course_id = $2 AND published IS NOT FALSE`,
+        [runId, courseId],
+      ),
     ),
     pool.query<{ users: string[] | null; assignments: string[] | null }>(
       `SELECT array_agg(DISTINCT user_id) AS users, array_agg(DISTINCT assignment_id) AS assignments
