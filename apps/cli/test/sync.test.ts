@@ -77,6 +77,13 @@ describe("easel sync against the simulator and the real PostgreSQL", () => {
       const second = await easel(["sync", ...db, "--course", "1,2,3"], env, home);
       expect(second.status, second.stderr).toBe(0);
       expect(second.stderr).toMatch(/succeeded: 3\/3 courses, \d+ rows, 0 changes/);
+      // After a complete run the next one is incremental; --full is the periodic full sweep.
+      expect(second.stderr).toMatch(/, 3 incremental,/);
+      const sweep = await easel(["sync", ...db, "--course", "1,2,3", "--full"], env, home);
+      expect(sweep.status, sweep.stderr).toBe(0);
+      expect(sweep.stderr).toMatch(
+        /succeeded: 3\/3 courses, \d+ rows, 0 changes, 0 already done, 0 incremental,/,
+      );
     } finally {
       await sim.close();
     }

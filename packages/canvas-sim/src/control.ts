@@ -125,6 +125,17 @@ export function createControlPlane(deps: ControlDeps) {
       admin.setAnalyticsEnabled(enabled);
       return { enabled };
     },
+    "POST /__sim/activity": (params) => {
+      const report = admin.applyActivity({
+        fraction: numberParam(params, "fraction") ?? Number.NaN,
+        seed: numberParam(params, "seed") ?? 1,
+      });
+      return {
+        at: isoSeconds(rt.clock.now()),
+        counts: Object.fromEntries(Object.entries(report).map(([kind, ids]) => [kind, ids.length])),
+        ...report,
+      };
+    },
     "GET /__sim/faults": () => deps.faults.list(),
     "POST /__sim/faults": (params, body) => {
       if (typeof params.get("spec") === "string") return { ids: deps.faults.add(params.get("spec")!) };

@@ -57,4 +57,5 @@ export const Kind = {
   course: 8,
   pageViews: 9,
   secret: 10,
+  dayActivity: 11,
 } as const;

@@ -4,6 +4,7 @@
  */
 
 export type { CanvasObject, EnrollmentFilter, SimData, SubmissionFilter } from "./data/accessors.js";
+export type { ActivityReport } from "./data/activity.js";
 export type { StudentSummaryRow } from "./data/analytics.js";
 export {
   CanvasSimError,

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { isoSeconds, SimClock } from "./clock.js";
 import { createControlPlane } from "./control.js";
 import { createSimData, type SimData } from "./data/accessors.js";
+import { type ActivityReport, applyActivity } from "./data/activity.js";
 import { SimModel } from "./data/model.js";
 import {
   CanvasSimError,
@@ -86,6 +87,11 @@ export interface SimAdmin {
     clientSecret: string | null;
     redirectUris: string[];
   };
+  /**
+   * Applies a day of activity at the clock's now: `fraction` of each course's submissions submitted or
+   * graded, a few excused, a few students dropped and enrolled; deterministic for `seed`.
+   */
+  applyActivity(options: { fraction: number; seed: number }): ActivityReport;
   /** `X-Rate-Limit-Remaining` of a token's bucket right now. */
   rateLimitRemaining(token: string): number;
   /** Makes a user an account admin (reads every user, manages everyone's access tokens). */
@@ -241,6 +247,13 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
     },
     setAnalyticsEnabled(enabled) {
       rt.analyticsEnabled = enabled;
+    },
+    applyActivity({ fraction, seed }) {
+      if (typeof fraction !== "number" || !(fraction >= 0 && fraction <= 1)) {
+        throw invalidArg("fraction", fraction, "must be a number in [0, 1]");
+      }
+      if (!Number.isSafeInteger(seed)) throw invalidArg("seed", seed, "must be an integer");
+      return applyActivity(rt.model, { fraction, seed, at: clock.now() });
     },
     registerClient(input) {
       const client = tokens.registerClient(

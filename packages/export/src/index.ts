@@ -55,4 +55,5 @@ export {
   type RowsOptions,
   rowsForCourse,
   type SubmissionRow,
+  submissionRow,
 } from "./kinds.js";

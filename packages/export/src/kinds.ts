@@ -444,7 +444,8 @@ async function* gradeRows(
   }
 }
 
-function submissionRow(courseId: number, s: Submission): SubmissionRow {
+/** A Canvas submission as the export (and the sync) stores it. */
+export function submissionRow(courseId: number, s: Submission): SubmissionRow {
   return {
     course_id: courseId,
     assignment_id: s.assignment_id,

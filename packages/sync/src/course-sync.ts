@@ -1,11 +1,22 @@
 import type { Pool, PoolClient } from "pg";
-import type { CourseDataSource, WarehouseRow } from "./source.js";
+import {
+  highWaterMark,
+  mergeSubmissions,
+  readHighWaterMark,
+  type SubmissionDelta,
+  submissionChanges,
+} from "./incremental.js";
+import { type CourseDataSource, isIncrementalSource, type WarehouseRow } from "./source.js";
 import { ident, TABLES, type TableName, type TableSpec } from "./tables.js";
 
 export interface CourseSyncResult {
   courseId: number;
-  /** Rows written per table. */
+  /** Rows the course has per table after the run. */
   counts: Record<string, number>;
+  /** Rows fetched from the source per table (less than `counts` for an incremental run's submissions). */
+  fetched: Record<string, number>;
+  /** True when submissions were fetched incrementally (changes since the high-water mark). */
+  incremental: boolean;
   /** Rows inserted, deleted or changed compared with what the previous run left. */
   changes: number;
   /** True when another worker had already finished this course for this run. */
@@ -13,6 +24,9 @@ export interface CourseSyncResult {
 }
 
 const BATCH_ROWS = 1_000;
+
+/** Default overlap under the high-water mark: covers timestamps committed or replicated late. */
+export const DEFAULT_OVERLAP_SECONDS = 3_600;
 
 /**
  * Syncs one course, all its tables, all or nothing: rows stream into staging first; then one
@@ -28,10 +42,19 @@ export async function syncCourse(
     courseId: number;
     tables: readonly TableName[];
     source: CourseDataSource;
+    /** Fetch every submission even if an incremental run is possible. @default false */
+    full?: boolean;
+    /** @default DEFAULT_OVERLAP_SECONDS */
+    overlapSeconds?: number;
     signal?: AbortSignal;
   },
 ): Promise<CourseSyncResult> {
   const { schema, runId, courseId, tables, source, signal } = options;
+  const fetchStartedAt = new Date();
+  const mark =
+    !options.full && tables.includes("submissions") && isIncrementalSource(source)
+      ? await readHighWaterMark(pool, schema, courseId)
+      : undefined;
   const s = ident(schema);
   await pool.query(
     `UPDATE ${s}.sync_run_courses SET state = 'running', attempts = attempts + 1, started_at = now(), error = NULL
@@ -40,12 +63,48 @@ export async function syncCourse(
   );
   await clearStaging(pool, schema, tables, runId, courseId);
 
-  const counts: Record<string, number> = {};
-  try {
-    for (const table of tables) {
-      const rows = source.rows(table, courseId, signal);
-      counts[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, rows);
+  const fetched: Record<string, number> = {};
+  let delta: SubmissionDelta | undefined;
+  // One failing table stops the course's other fetches.
+  const failed = new AbortController();
+  const tableSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  let assignmentsStaged: Promise<unknown> = Promise.resolve();
+  const stage = async (table: TableName) => {
+    const rows = () => source.rows(table, courseId, tableSignal);
+    if (table === "submissions" && mark && isIncrementalSource(source)) {
+      const overlapMs = (options.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS) * 1000;
+      const since = new Date(mark.getTime() - overlapMs);
+      const changes = submissionChanges(pool, {
+        schema,
+        runId,
+        courseId,
+        source,
+        since,
+        assignmentsStaged,
+        signal: tableSignal,
+      });
+      fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, changes.rows);
+      delta = changes.delta();
+      return;
     }
+    fetched[table] = await stageRows(pool, schema, TABLES[table], runId, courseId, rows());
+  };
+  try {
+    // Every table at once: a course's wall time is its longest list, not the sum of its lists. An
+    // incremental run reads the published assignments from staging once they are staged.
+    const ordered = [...tables].sort((a, b) => Number(b === "assignments") - Number(a === "assignments"));
+    const settled = await Promise.allSettled(
+      ordered.map((table) => {
+        const staged = stage(table).catch((error: unknown) => {
+          failed.abort(error);
+          throw error;
+        });
+        if (table === "assignments") assignmentsStaged = staged;
+        return staged;
+      }),
+    );
+    const rejected = settled.find((result) => result.status === "rejected");
+    if (rejected) throw failed.signal.aborted ? failed.signal.reason : rejected.reason;
   } finally {
     source.release?.(courseId);
   }
@@ -63,23 +122,42 @@ export async function syncCourse(
     if (state.rows[0]?.state === "done") {
       await client.query("ROLLBACK");
       await clearStaging(pool, schema, tables, runId, courseId);
-      return { courseId, counts, changes: 0, alreadyDone: true };
+      return {
+        courseId,
+        counts: fetched,
+        fetched,
+        changes: 0,
+        incremental: delta !== undefined,
+        alreadyDone: true,
+      };
     }
     let changes = 0;
-    for (const table of tables) changes += await swapTable(client, schema, TABLES[table], runId, courseId);
+    const counts: Record<string, number> = {};
     for (const table of tables) {
+      const swapped =
+        table === "submissions" && delta
+          ? await mergeSubmissions(client, schema, TABLES[table], runId, courseId, delta)
+          : await swapTable(client, schema, TABLES[table], runId, courseId);
+      changes += swapped.changes;
+      counts[table] = swapped.rows;
+    }
+    for (const table of tables) {
+      const newMark =
+        table === "submissions" ? await highWaterMark(client, schema, courseId, fetchStartedAt) : null;
       await client.query(
-        `INSERT INTO ${s}.sync_course_state (course_id, kind, last_run_id, synced_at, row_count)
-         VALUES ($1, $2, $3, now(), $4)
+        `INSERT INTO ${s}.sync_course_state (course_id, kind, last_run_id, synced_at, row_count, high_water_mark)
+         VALUES ($1, $2, $3, now(), $4, $5)
          ON CONFLICT (course_id, kind) DO UPDATE
-         SET last_run_id = EXCLUDED.last_run_id, synced_at = EXCLUDED.synced_at, row_count = EXCLUDED.row_count`,
-        [courseId, table, runId, counts[table]],
+         SET last_run_id = EXCLUDED.last_run_id, synced_at = EXCLUDED.synced_at, row_count = EXCLUDED.row_count,
+             high_water_mark = EXCLUDED.high_water_mark`,
+        [courseId, table, runId, counts[table], newMark],
       );
     }
     await client.query(
-      `UPDATE ${s}.sync_run_courses SET state = 'done', finished_at = now(), counts = $3, changes = $4, error = NULL
+      `UPDATE ${s}.sync_run_courses SET state = 'done', finished_at = now(), counts = $3, changes = $4, error = NULL,
+         incremental = $5
        WHERE run_id = $1 AND course_id = $2`,
-      [runId, courseId, JSON.stringify(counts), changes],
+      [runId, courseId, JSON.stringify(counts), changes, delta !== undefined],
     );
     for (const table of tables) {
       await client.query(
@@ -88,7 +166,7 @@ export async function syncCourse(
       );
     }
     await client.query("COMMIT");
-    return { courseId, counts, changes, alreadyDone: false };
+    return { courseId, counts, fetched, changes, incremental: delta !== undefined, alreadyDone: false };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
@@ -153,21 +231,22 @@ function toSqlValue(value: unknown): unknown {
   return value;
 }
 
-/** Replaces the course's rows in one table from staging; returns how many rows differ. */
+/** Replaces the course's rows in one table from staging; returns how many keys differ and the rows now held. */
 async function swapTable(
   client: PoolClient,
   schema: string,
   spec: TableSpec,
   runId: number,
   courseId: number,
-): Promise<number> {
+): Promise<{ changes: number; rows: number }> {
   const s = ident(schema);
   const target = `${s}.${ident(spec.table)}`;
   const staging = `${s}.${ident(`staging_${spec.table}`)}`;
   const cols = spec.columns.map(([name]) => ident(name)).join(", ");
   const pk = spec.primaryKey.map(ident).join(", ");
   // Canvas pagination can repeat a row when data changes between pages: keep one per key.
-  const fresh = `SELECT DISTINCT ON (${pk}) ${cols} FROM ${staging} WHERE run_id = $1 AND course_id = $2`;
+  const order = spec.newest ? ` ORDER BY ${pk}, ${spec.newest}` : "";
+  const fresh = `SELECT DISTINCT ON (${pk}) ${cols} FROM ${staging} WHERE run_id = $1 AND course_id = $2${order}`;
   const current = `SELECT ${cols} FROM ${target} WHERE course_id = $2`;
   // A changed row appears on both sides of the difference: count keys, not rows.
   const diff = await client.query<{ n: string }>(
@@ -178,9 +257,9 @@ async function swapTable(
     [runId, courseId],
   );
   await client.query(`DELETE FROM ${target} WHERE course_id = $1`, [courseId]);
-  await client.query(`INSERT INTO ${target} (${cols}, sync_run_id) SELECT ${cols}, $1 FROM (${fresh}) f`, [
-    runId,
-    courseId,
-  ]);
-  return Number(diff.rows[0]?.n ?? 0);
+  const inserted = await client.query(
+    `INSERT INTO ${target} (${cols}, sync_run_id) SELECT ${cols}, $1 FROM (${fresh}) f`,
+    [runId, courseId],
+  );
+  return { changes: Number(diff.rows[0]?.n ?? 0), rows: inserted.rowCount ?? 0 };
 }

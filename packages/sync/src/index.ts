@@ -1,5 +1,5 @@
 export { canvasCourseSource } from "./canvas-source.js";
-export { type CourseSyncResult, syncCourse } from "./course-sync.js";
+export { type CourseSyncResult, DEFAULT_OVERLAP_SECONDS, syncCourse } from "./course-sync.js";
 export { openDatabase } from "./database.js";
 export {
   DATABASE_UNAVAILABLE,
@@ -22,5 +22,11 @@ export {
   type WorkerOptions,
 } from "./queue.js";
 export { runSync, type SyncOptions, type SyncOutcome, tablesFor } from "./run.js";
-export type { CourseDataSource, WarehouseRow } from "./source.js";
+export {
+  type CourseDataSource,
+  type IncrementalCourseDataSource,
+  isIncrementalSource,
+  type SubmissionSlices,
+  type WarehouseRow,
+} from "./source.js";
 export { SYNC_KINDS, type SyncKind, TABLES, type TableName } from "./tables.js";

@@ -16,6 +16,8 @@ export interface RunStatus {
   changes: number;
   counts: Record<string, number>;
   courses: { total: number } & Record<CourseState, number>;
+  /** Courses whose submissions this run fetched incrementally (the others, if done, in full). */
+  incrementalCourses: number;
   failedCourses: { courseId: number; error: string | null }[];
 }
 
@@ -148,6 +150,10 @@ export async function runStatus(pool: Pool, schema: string, runId: number): Prom
     courses[state] = Number(n);
     courses.total += Number(n);
   }
+  const incremental = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${s}.sync_run_courses WHERE run_id = $1 AND state = 'done' AND incremental`,
+    [runId],
+  );
   const failed = await pool.query<{ course_id: string; error: string | null }>(
     `SELECT course_id, error FROM ${s}.sync_run_courses WHERE run_id = $1 AND state = 'failed' ORDER BY course_id`,
     [runId],
@@ -163,6 +169,7 @@ export async function runStatus(pool: Pool, schema: string, runId: number): Prom
     changes: Number(row.changes),
     counts: Object.fromEntries(Object.entries(row.counts ?? {}).map(([k, v]) => [k, Number(v)])),
     courses,
+    incrementalCourses: Number(incremental.rows[0]?.n ?? 0),
     failedCourses: failed.rows.map((r) => ({ courseId: Number(r.course_id), error: r.error })),
   };
 }

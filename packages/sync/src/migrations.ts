@@ -72,6 +72,15 @@ CREATE TABLE ${ident(schema)}.sync_course_state (
 ${tableDdl(schema)}
 `,
   },
+  {
+    version: 2,
+    name: "incremental sync: per-course high-water mark, run mode per course",
+    // Written only inside a course's swap transaction, so it never runs ahead of the rows it describes.
+    sql: (schema) => `
+ALTER TABLE ${ident(schema)}.sync_course_state ADD COLUMN high_water_mark timestamptz;
+ALTER TABLE ${ident(schema)}.sync_run_courses ADD COLUMN incremental boolean NOT NULL DEFAULT false;
+`,
+  },
 ];
 
 /** The newest schema version this build knows. */

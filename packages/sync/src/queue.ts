@@ -22,6 +22,8 @@ export interface SyncJobData {
   courseId: number;
   kinds: SyncKind[];
   schema: string;
+  /** Every submission, not only the changed ones (see `SyncOptions.full`). */
+  full?: boolean;
 }
 
 function connect(queueUrl: string): Redis {
@@ -36,6 +38,8 @@ export interface EnqueueOptions {
   schema?: string;
   courseIds: readonly number[];
   kinds?: readonly SyncKind[];
+  /** Fetch every submission (the periodic full sweep). @default false */
+  full?: boolean;
   /** Resume this run: enqueue only its courses that are not done. */
   resumeRunId?: number;
   /** Tries per course before it counts as failed. @default 5 */
@@ -61,7 +65,7 @@ export async function enqueueSync(options: EnqueueOptions): Promise<{ runId: num
     await queue.addBulk(
       todo.map((courseId) => ({
         name: "sync-course",
-        data: { runId: runId!, courseId, kinds, schema },
+        data: { runId: runId!, courseId, kinds, schema, full: options.full === true },
         opts: {
           // One job per course per enqueue: BullMQ refuses a duplicate id.
           jobId: `${schema}-${runId}-${courseId}-${generation}`,
@@ -108,7 +112,7 @@ export function startSyncWorker(options: WorkerOptions): RunningWorker {
   const worker = new Worker<SyncJobData, CourseSyncResult>(
     options.queueName ?? SYNC_QUEUE_NAME,
     async (job: Job<SyncJobData>) => {
-      const { runId, courseId, kinds, schema } = job.data;
+      const { runId, courseId, kinds, schema, full } = job.data;
       try {
         const result = await syncCourse(options.pool, {
           schema,
@@ -116,6 +120,7 @@ export function startSyncWorker(options: WorkerOptions): RunningWorker {
           courseId,
           tables: tablesFor(kinds),
           source: options.source,
+          full,
         });
         await finishRunIfComplete(options.pool, schema, runId);
         options.onCourseDone?.(job.data, result);

@@ -32,6 +32,14 @@ export interface SyncOptions {
    * @default "auto"
    */
   resume?: "auto" | number | false;
+  /**
+   * Fetch every submission of every course (the periodic full sweep, `easel sync --full`). Otherwise a
+   * course whose last run succeeded fetches only the submissions changed since its high-water mark.
+   * @default false
+   */
+  full?: boolean;
+  /** How far under the high-water mark an incremental run starts. @default 3600 */
+  overlapSeconds?: number;
   onCourseDone?: (result: CourseSyncResult, progress: { done: number; total: number }) => void;
   onCourseFailed?: (courseId: number, error: unknown) => void;
   signal?: AbortSignal;
@@ -93,7 +101,16 @@ export async function runSync(options: SyncOptions): Promise<SyncOutcome> {
     while (fatal === undefined && next < todo.length) {
       const courseId = todo[next++]!;
       try {
-        const result = await syncCourse(pool, { schema, runId, courseId, tables, source, signal });
+        const result = await syncCourse(pool, {
+          schema,
+          runId,
+          courseId,
+          tables,
+          source,
+          full: options.full,
+          overlapSeconds: options.overlapSeconds,
+          signal,
+        });
         synced++;
         options.onCourseDone?.(result, { done: skippedAlreadyDone + synced, total: courseIds.length });
       } catch (error) {

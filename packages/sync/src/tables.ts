@@ -17,6 +17,11 @@ export interface TableSpec {
   /** Data columns in order, with their SQL types; `course_id` comes first in every table. */
   columns: readonly (readonly [name: string, sqlType: string])[];
   primaryKey: readonly string[];
+  /**
+   * When staging holds a key twice (two overlapping queries, or a page repeated while data changed),
+   * the row with the greatest value of this SQL expression wins; otherwise any one.
+   */
+  newest?: string;
 }
 
 const ts = "timestamptz";
@@ -113,6 +118,7 @@ export const TABLES: Record<SyncKind | "courses" | "assignments" | "users", Tabl
       ["attempt", "integer"],
     ],
     primaryKey: ["course_id", "assignment_id", "user_id"],
+    newest: "greatest(submitted_at, graded_at) DESC NULLS LAST",
   },
   attendance: {
     table: "attendance",

@@ -5,7 +5,7 @@ import { courseFingerprints, fakeSource, runStampsPerCourse, testDatabase } from
 const db = await testDatabase();
 afterAll(() => db.drop());
 beforeAll(async () => {
-  expect(await migrate(db.pool, db.schema)).toEqual([1]);
+  expect(await migrate(db.pool, db.schema)).toEqual([1, 2]);
 });
 
 describe("easel sync into PostgreSQL", () => {

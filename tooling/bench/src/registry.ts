@@ -3,6 +3,7 @@ import { fernetStoresBench } from "./benches/fernet-stores.js";
 import { gatewayLoadBench } from "./benches/gateway-load.js";
 import { refreshStormBench } from "./benches/refresh-storm.js";
 import { requestsPerQueryBench } from "./benches/requests-per-query.js";
+import { syncIncrementalBench } from "./benches/sync-incremental.js";
 import { throttleBench } from "./benches/throttle.js";
 import type { Bench } from "./harness.js";
 
@@ -14,6 +15,7 @@ export const BENCHES: readonly Bench[] = [
   throttleBench,
   gatewayLoadBench,
   fernetStoresBench,
+  syncIncrementalBench,
 ];
 
 export function findBench(name: string): Bench | undefined {

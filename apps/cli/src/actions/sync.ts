@@ -71,6 +71,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
         schema: flags.schema,
         courseIds,
         kinds: flags.kinds,
+        full: flags.full,
         resumeRunId: flags.resume,
       });
       process.stdout.write(
@@ -88,6 +89,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
         courseIds,
         kinds: flags.kinds,
         concurrency: flags.concurrency,
+        full: flags.full,
         resume: flags.resume ?? (flags.newRun ? false : "auto"),
         onCourseDone: (_result, p) => progress?.update(p.done, connection.client.stats()),
         onCourseFailed: (courseId, error) => {
@@ -102,6 +104,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
         process.stderr.write(
           `Run ${outcome.runId} ${status.state}${outcome.resumed ? " (resumed)" : ""}: ${status.courses.done}/${status.courses.total} courses, ` +
             `${rows} rows, ${status.changes} changes, ${outcome.skippedAlreadyDone} already done, ` +
+            `${status.incrementalCourses} incremental, ` +
             `${connection.client.stats().requests} Canvas requests, ${seconds}s\n`,
         );
       }

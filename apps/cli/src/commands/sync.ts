@@ -15,6 +15,7 @@ export interface SyncFlags extends CanvasFlags, CourseSelectionFlags, DatabaseFl
   concurrency: number;
   resume?: number;
   newRun?: boolean;
+  full?: boolean;
   queue?: string;
   quiet?: boolean;
 }
@@ -52,13 +53,19 @@ Each course (all its kinds) is fetched completely into staging, then swapped in 
 transaction: a failure at any point (revoked token, network, kill -9) leaves that course exactly as
 the previous successful run left it. Rerunning the same command resumes an unfinished run, skipping
 courses already done; running it again after success changes no row and reports 0 changes.
+After a complete run, a course's next run fetches only the submissions submitted or graded since
+its last one (an hour of overlap) and the cheap lists whole; changes Canvas does not timestamp
+(a grade removed, deletions, re-opened submissions) wait for a full run: run --full weekly.
 
 Examples:
   # Once per database (and after upgrading easel):
   $ easel sync migrate --to postgres://easel@db/warehouse
 
-  # Nightly: every course of a term, 4 courses at a time:
+  # Nightly (incremental after the first run): every course of a term, 4 courses at a time:
   $ easel sync --to postgres://easel@db/warehouse --all-courses --account 1 --term 3
+
+  # Weekly full sweep of the same courses:
+  $ easel sync --to postgres://easel@db/warehouse --all-courses --account 1 --term 3 --full
 
   # Two courses, only grades and attendance:
   $ easel sync --to postgres://easel@db/warehouse --course 101,102 --kinds grades,attendance
@@ -96,6 +103,10 @@ export function registerSyncCommands(program: Command): void {
           positiveInt("--resume"),
         )
         .option("--new-run", "start a new run even if an earlier one is unfinished")
+        .option(
+          "--full",
+          "fetch every submission (the weekly sweep); by default a course synced before fetches only what changed",
+        )
         .option(
           "--queue <redis-url>",
           "enqueue one job per course for `easel worker` instead of syncing here",

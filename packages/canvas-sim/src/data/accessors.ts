@@ -130,7 +130,13 @@ export function createSimData(
         ? Array.from({ length: model.studentsPerCourse }, (_, k) => model.people.studentId(courseId, k))
         : [],
     studentCounts(courseId) {
-      const counts: Record<EnrollmentState, number> = { active: 0, invited: 0, inactive: 0, completed: 0 };
+      const counts: Record<EnrollmentState, number> = {
+        active: 0,
+        invited: 0,
+        inactive: 0,
+        completed: 0,
+        deleted: 0,
+      };
       if (!model.catalog.hasCourse(courseId)) return counts;
       for (let k = 0; k < model.studentsPerCourse; k++) counts[model.people.studentState(courseId, k)]++;
       return counts;

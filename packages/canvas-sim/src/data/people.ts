@@ -5,9 +5,10 @@
  * their students. Users and enrollments are generated on every call; per-course states and name orders
  * are generated once, on first use.
  *
- * Changes made through the API to enrollments (today `last_attended_at`, generated for most students of
- * courses that take attendance) live in this module's overlay, layered over the generated enrollment
- * when it is built.
+ * Changes made to enrollments live in this module's overlays, layered over the generated enrollment when
+ * it is built: `last_attended_at` (the API; generated for most students of courses that take
+ * attendance) and a student's enrollment state (a day of activity drops a student, `deleted`, or
+ * enrolls one, `active`).
  */
 import { draw, hash4, Kind, pick } from "../hash.js";
 import type { Catalog, CourseInfo } from "./catalog.js";
@@ -15,7 +16,8 @@ import { DAY, floorToSecond, HOUR, type ModelConfig, PerCourse } from "./config.
 import { FIRST_NAMES, LAST_NAMES, NICKNAMES, NON_LATIN_NAMES, SUFFIXES } from "./names.js";
 
 export type EnrollmentType = "StudentEnrollment" | "TaEnrollment" | "TeacherEnrollment";
-export type EnrollmentState = "active" | "invited" | "inactive" | "completed";
+/** `deleted` exists only through the state overlay (a dropped student): Canvas lists it on request only. */
+export type EnrollmentState = "active" | "invited" | "inactive" | "completed" | "deleted";
 export type UserKind = "admin" | "teacher" | "ta" | "student";
 
 export interface UserInfo {
@@ -66,6 +68,8 @@ interface CoursePeople {
   studentNameOrder?: Int32Array;
   staffNameOrder?: Int32Array;
   userOrder?: Int32Array;
+  /** The state overlay: student index to the state a day of activity set. */
+  stateOverrides?: Map<number, EnrollmentState>;
 }
 
 /** Indexes 0..count-1 ordered by sortable name, then index (Canvas: `order(sortable_name, :id)`). */
@@ -270,7 +274,24 @@ export class People {
   }
 
   studentState(courseId: number, index: number): EnrollmentState {
-    return ENROLLMENT_STATES[this.#studentStates(courseId)[index]!]!;
+    const override = this.#byCourse.get(courseId).stateOverrides?.get(index);
+    return override ?? ENROLLMENT_STATES[this.#studentStates(courseId)[index]!]!;
+  }
+
+  /** Sets a student's enrollment state over the generated one (dropped: `deleted`; enrolled: `active`). */
+  setStudentState(courseId: number, index: number, state: EnrollmentState): void {
+    const entry = this.#byCourse.get(courseId);
+    entry.stateOverrides ??= new Map();
+    entry.stateOverrides.set(index, state);
+  }
+
+  /** Student indexes of a course whose enrollment is deleted (dropped), ascending. */
+  droppedStudents(courseId: number): number[] {
+    const overrides = this.#byCourse.get(courseId).stateOverrides;
+    if (!overrides) return [];
+    const dropped: number[] = [];
+    for (const [index, state] of overrides) if (state === "deleted") dropped.push(index);
+    return dropped.sort((a, b) => a - b);
   }
 
   #studentStates(courseId: number): Uint8Array {
@@ -309,7 +330,9 @@ export class People {
   userOrder(courseId: number): Int32Array {
     const entry = this.#byCourse.get(courseId);
     if (!entry.userOrder) {
-      const slots = Array.from(this.enrollmentSlots(courseId, null, new Set(ENROLLMENT_STATES), null));
+      // Every slot whatever its state (dropped ones too): the order must not depend on when it was built.
+      const everyState = new Set<EnrollmentState>([...ENROLLMENT_STATES, "deleted"]);
+      const slots = Array.from(this.enrollmentSlots(courseId, null, everyState, null));
       const userIdOf = (slot: number) => this.enrollmentAtSlot(courseId, slot).userId;
       const names = new Map(slots.map((slot) => [slot, this.user(userIdOf(slot))!.sortableName]));
       const collator = new Intl.Collator("en", { sensitivity: "base" });
@@ -413,10 +436,12 @@ export class People {
       if (types && !types.has(type)) continue;
       if (type === "StudentEnrollment") {
         const stateCodes = this.#studentStates(courseId);
+        const overrides = this.#byCourse.get(courseId).stateOverrides;
         const order = this.studentNameOrder(courseId);
         for (let i = 0; i < order.length; i++) {
           const k = order[i]!;
-          if (states.has(ENROLLMENT_STATES[stateCodes[k]!]!)) result.push(staff + k);
+          const state = overrides?.get(k) ?? ENROLLMENT_STATES[stateCodes[k]!]!;
+          if (states.has(state)) result.push(staff + k);
         }
       } else if (states.has("active")) {
         const order = this.#staffNameOrder(courseId);

@@ -3,8 +3,9 @@
  * O(1) on every call, with ids ordered (course, assignment, student). Course grades and per-student
  * tardiness are sums over a student's submissions, cached until a grade changes.
  *
- * Every change made to a submission through the API lives in this module's overlay (`#overrides`, one
- * entry per submission id), applied on top of the generated row in `row()`. `version` counts overlay
+ * Every change made to a submission (a grade posted through the API, a submission or grade from a day of
+ * activity) lives in this module's overlay (`#overrides`, one entry per submission id), applied on top of
+ * the generated row in `row()`. `version` counts overlay
  * changes; caches of anything derived from submissions compare it to know when to recompute.
  */
 import { draw, hash4, Kind } from "../hash.js";
@@ -46,6 +47,19 @@ export interface GradeOverride {
   graderId: number | null;
 }
 
+/** A (re)submission made by a day of activity: a new attempt at `submittedAt`. */
+export interface SubmitOverride {
+  submittedAt: number;
+  attempt: number;
+}
+
+/** Everything changed on one submission; `gradedLast` says whether a grade came after the last submission. */
+interface SubmissionOverride {
+  grade?: GradeOverride;
+  submit?: SubmitOverride;
+  gradedLast: boolean;
+}
+
 export interface CourseGrades {
   currentScore: number | null;
   finalScore: number | null;
@@ -83,7 +97,7 @@ export class Submissions {
   readonly #assignments: Assignments;
   readonly #byCourse = new PerCourse<CourseSubmissions>();
   /** The overlay: API changes by submission id. */
-  readonly #overrides = new Map<number, GradeOverride>();
+  readonly #overrides = new Map<number, SubmissionOverride>();
   /** Bumped whenever the overlay changes, to invalidate score-derived caches. */
   #version = 0;
 
@@ -212,7 +226,7 @@ export class Submissions {
     if (row.score !== null) row.grade = formatGrade(assignment, row.score);
     if (this.#overrides.size > 0) {
       const override = this.#overrides.get(id);
-      if (override) applyOverride(row, override);
+      if (override) applyOverride(row, override, assignment.submissionTypes[0] ?? "online_text_entry");
     }
     return row;
   }
@@ -233,13 +247,26 @@ export class Submissions {
   ): void {
     const assignment: AssignmentInfo = this.#assignments.at(courseId, assignmentIndex);
     const id = this.id(courseId, assignmentIndex, studentIndex);
-    this.#overrides.set(id, {
+    const grade: GradeOverride = {
       score: change.excused ? null : change.score,
       grade: change.excused || change.score === null ? null : formatGrade(assignment, change.score),
       excused: change.excused,
       gradedAt: floorToSecond(at),
       graderId,
-    });
+    };
+    this.#overrides.set(id, { ...this.#overrides.get(id), grade, gradedLast: true });
+    this.#version++;
+  }
+
+  /**
+   * Records a (re)submission at `at`: a new attempt, `submitted` until graded again. A grade it follows
+   * stays (score, graded_at) as on Canvas, where a resubmission leaves the old grade in place.
+   */
+  submit(courseId: number, assignmentIndex: number, studentIndex: number, at: number): void {
+    const id = this.id(courseId, assignmentIndex, studentIndex);
+    const attempt = (this.row(courseId, assignmentIndex, studentIndex).attempt ?? 0) + 1;
+    const submit: SubmitOverride = { submittedAt: floorToSecond(at), attempt };
+    this.#overrides.set(id, { ...this.#overrides.get(id), submit, gradedLast: false });
     this.#version++;
   }
 
@@ -334,14 +361,26 @@ export class Submissions {
   }
 }
 
-function applyOverride(row: SubmissionRow, override: GradeOverride): void {
-  row.score = override.score;
-  row.grade = override.grade;
-  row.excused = override.excused;
-  row.gradedAt = override.gradedAt;
-  row.graderId = override.graderId;
-  if (override.excused || override.score !== null) {
-    row.workflowState = "graded";
+function applyOverride(row: SubmissionRow, override: SubmissionOverride, submissionType: string): void {
+  const { submit, grade } = override;
+  if (submit) {
+    row.submittedAt = submit.submittedAt;
+    row.attempt = submit.attempt;
+    row.submissionType ??= submissionType;
+    row.missing = false;
+    row.late = row.dueAt !== null && submit.submittedAt > row.dueAt;
+    row.secondsLate = row.late ? Math.floor((submit.submittedAt - row.dueAt!) / 1000) : 0;
+    if (!row.excused) row.workflowState = "submitted";
+  }
+  if (!grade) return;
+  row.score = grade.score;
+  row.grade = grade.grade;
+  row.excused = grade.excused;
+  row.gradedAt = grade.gradedAt;
+  row.graderId = grade.graderId;
+  if (grade.excused || grade.score !== null) {
+    // Graded after the last submission: graded; resubmitted since: the old grade stays, submitted.
+    row.workflowState = override.gradedLast || grade.excused ? "graded" : "submitted";
     row.missing = false;
   } else {
     row.workflowState = row.submittedAt === null ? "unsubmitted" : "submitted";

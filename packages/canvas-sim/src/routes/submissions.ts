@@ -135,6 +135,16 @@ function forStudents(ctx: RequestContext): Reply {
     explicit = [model.people.studentIndex(course.id, caller.id)];
   }
   if (explicit !== null && !all && explicit.length > 100) throw badRequest({ error: "too many students" });
+  // A dropped student's enrollment is deleted: Canvas's `all_student_enrollments` no longer has them,
+  // so `all` skips them and naming them is naming an inaccessible student.
+  const dropped = model.people.droppedStudents(course.id);
+  if (dropped.length > 0) {
+    const gone = new Set(dropped);
+    if (explicit === null) {
+      explicit = Array.from({ length: model.studentsPerCourse }, (_, k) => k).filter((k) => !gone.has(k));
+    } else if (!all && canViewAll && explicit.some((k) => gone.has(k))) throw unauthorized(rt);
+    else explicit = explicit.filter((k) => !gone.has(k));
+  }
 
   const enrollmentState = ctx.params.get("enrollment_state");
   if (enrollmentState) {
