@@ -1,4 +1,4 @@
-import type { GraphQLSchema } from "graphql";
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { builder } from "./builder.js";
 // Each module registers its types and root fields on the builder when imported.
 import "./assignment.js";
@@ -14,4 +14,12 @@ let schema: GraphQLSchema | undefined;
 export function gatewaySchema(): GraphQLSchema {
   schema ??= builder.toSchema({ sortSchema: true });
   return schema;
+}
+
+/**
+ * The schema as SDL, sorted, as committed in `apps/gateway/schema.graphql` (frontend teams run
+ * codegen from that file; a test fails when it differs from the code).
+ */
+export function printGatewaySchema(): string {
+  return `${printSchema(lexicographicSortSchema(gatewaySchema()))}\n`;
 }
