@@ -29,3 +29,12 @@ export {
 export { LOGIN_COOKIE, SESSION_COOKIE, userRecordKey } from "./plugins/use-user-session.js";
 export { gatewaySchema, printGatewaySchema } from "./schema/index.js";
 export { type ListenOptions, type RunningGateway, startGateway } from "./server.js";
+export {
+  loadTrustedDocuments,
+  operationsToRegister,
+  type RegisteredOperation,
+  TRUSTED_DOCUMENT_NOT_FOUND,
+  TRUSTED_DOCUMENT_REQUIRED,
+  type TrustedDocumentManifest,
+  trustedDocumentHash,
+} from "./trusted-documents.js";
