@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { RequestListener } from "node:http";
 import { oauthStrategy } from "@easel/config";
+import { useDeferStream } from "@graphql-yoga/plugin-defer-stream";
 import { GraphQLError } from "graphql";
 import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import { type Logger, pino } from "pino";
@@ -196,6 +197,8 @@ export function createGateway(input: GatewayOptions): Gateway {
     // Execution: attribute Canvas requests to this request, and bound its time.
     useCanvasAccounting(log, metrics),
     useRequestTimeout(options.requestTimeoutMs),
+    // `@defer`/`@stream`: a roster answers before slow analytics (multipart/mixed or SSE increments).
+    useDeferStream() as Plugin,
   ];
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
