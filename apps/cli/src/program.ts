@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAuthCommands } from "./commands/auth.js";
 import { registerExportCommand } from "./commands/export.js";
+import { registerGatewayCommands } from "./commands/gateway.js";
 import { registerKeyCommands } from "./commands/key.js";
 import { registerServeCommands } from "./commands/serve.js";
 import { registerSimCommand } from "./commands/sim.js";
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerSyncCommands(program);
   program.commandsGroup("Servers:");
   registerServeCommands(program);
+  registerGatewayCommands(program);
   registerSimCommand(program);
   program.commandsGroup("Commands:");
   return program;

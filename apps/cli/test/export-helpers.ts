@@ -151,3 +151,17 @@ export async function waitWhileRunning(
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** The URL `easel serve` prints once it listens (waits for that line while it runs). */
+export async function gatewayUrl(run: Running): Promise<string> {
+  let url: string | undefined;
+  await waitWhileRunning(
+    run,
+    async () => {
+      url = /on (http:\/\/\S+)\/graphql/.exec(run.stderr())?.[1];
+      return url !== undefined;
+    },
+    "the gateway's URL",
+  );
+  return url!;
+}

@@ -5,7 +5,7 @@ import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
 import { generateKey } from "@easel/fernet";
 import { createTokenStore } from "@easel/store-file";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Running, startEasel, waitWhileRunning } from "./export-helpers.js";
+import { gatewayUrl, startEasel } from "./export-helpers.js";
 
 let sim: CanvasSim;
 let home: string;
@@ -19,19 +19,6 @@ afterAll(async () => {
   await sim?.close();
   await rm(home, { recursive: true, force: true });
 });
-
-async function gatewayUrl(run: Running): Promise<string> {
-  let url: string | undefined;
-  await waitWhileRunning(
-    run,
-    async () => {
-      url = /on (http:\/\/\S+)\/graphql/.exec(run.stderr())?.[1];
-      return url !== undefined;
-    },
-    "the gateway's URL",
-  );
-  return url!;
-}
 
 describe("easel serve (service mode) warns once when the stored token expires soon", () => {
   it("names the expiry on stderr at start", async () => {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { RequestListener } from "node:http";
 import { oauthStrategy } from "@easel/config";
+import { useDeferStream } from "@graphql-yoga/plugin-defer-stream";
 import { GraphQLError } from "graphql";
 import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import { type Logger, pino } from "pino";
@@ -24,6 +25,7 @@ import { useLimits } from "./plugins/use-limits.js";
 import { useMetrics } from "./plugins/use-metrics.js";
 import { useRequestId } from "./plugins/use-request-id.js";
 import { useRequestTimeout } from "./plugins/use-request-timeout.js";
+import { useTrustedDocuments } from "./plugins/use-trusted-documents.js";
 import { useUserSession } from "./plugins/use-user-session.js";
 import { requestState } from "./request-state.js";
 import { gatewaySchema } from "./schema/index.js";
@@ -203,11 +205,15 @@ export function createGateway(input: GatewayOptions): Gateway {
       }),
     // Service mode: an API key on every GraphQL request.
     options.mode === "service" && useApiKeyAuth(options.apiKeys, endpoint, log),
+    // Production's allowlist: only registered documents, by hash (still limited and validated below).
+    options.trustedDocuments && useTrustedDocuments(options.trustedDocuments),
     // Reject abusive documents before anything executes.
     useLimits(options.limits, { introspection: options.introspection }),
     // Execution: attribute Canvas requests to this request, and bound its time.
     useCanvasAccounting(log, metrics),
     useRequestTimeout(options.requestTimeoutMs),
+    // `@defer`/`@stream`: a roster answers before slow analytics (multipart/mixed or SSE increments).
+    useDeferStream() as Plugin,
   ];
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({

@@ -27,5 +27,14 @@ export {
   type UserModeOptions,
 } from "./options.js";
 export { LOGIN_COOKIE, SESSION_COOKIE, userRecordKey } from "./plugins/use-user-session.js";
-export { gatewaySchema } from "./schema/index.js";
+export { gatewaySchema, printGatewaySchema } from "./schema/index.js";
 export { type ListenOptions, type RunningGateway, startGateway } from "./server.js";
+export {
+  loadTrustedDocuments,
+  operationsToRegister,
+  type RegisteredOperation,
+  TRUSTED_DOCUMENT_NOT_FOUND,
+  TRUSTED_DOCUMENT_REQUIRED,
+  type TrustedDocumentManifest,
+  trustedDocumentHash,
+} from "./trusted-documents.js";

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { ManagedCredential } from "./credentials.js";
+import { loadTrustedDocuments, type TrustedDocumentManifest } from "./trusted-documents.js";
 
 /** graphql-armor limits. Every request is validated against them before it runs. */
 export interface GatewayLimits {
@@ -97,6 +98,14 @@ interface CommonOptions {
    * entries without sleeping. @default performance.now
    */
   clock?: () => number;
+  /**
+   * Trusted documents: run only these operations, asked for by SHA-256 hash; any other document is
+   * refused with `TRUSTED_DOCUMENT_REQUIRED`. The path of a JSON manifest `{ "<sha256>": "<document>" }`
+   * (`easel gateway register-operations` writes one; env `EASEL_GATEWAY_TRUSTED_DOCUMENTS` for
+   * `easel serve`) or the manifest itself, read and checked once at start.
+   * @default undefined (any valid document runs)
+   */
+  trustedDocuments?: string | TrustedDocumentManifest;
   /**
    * **Benchmark only.** `"naive-per-student"` resolves every student's grades, engagement and
    * submissions with requests of its own, to measure what batching saves. Never in production.
@@ -193,6 +202,7 @@ interface NormalizedCommon {
   readinessTimeoutMs: number;
   loaderStrategy: LoaderStrategy;
   listCache: { ttlMs: number; maxEntries: number; maxRows: number; now: () => number };
+  trustedDocuments: ReadonlyMap<string, string> | undefined;
 }
 
 export type NormalizedOptions =
@@ -357,6 +367,12 @@ const commonSchema = z.object({
   clock: z
     .custom<() => number>((v) => typeof v === "function", expecting("a function returning milliseconds"))
     .optional(),
+  trustedDocuments: z
+    .union(
+      [nonEmptyString(), z.record(z.string(), z.string())],
+      expecting("the path of a manifest or a { sha256: document } object"),
+    )
+    .optional(),
 });
 
 function isProvider(auth: unknown): auth is TokenProvider {
@@ -511,6 +527,7 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
       maxRows: c.listCacheMaxRows,
       now: c.clock ?? (() => performance.now()),
     },
+    trustedDocuments: c.trustedDocuments === undefined ? undefined : loadTrustedDocuments(c.trustedDocuments),
   };
   if (options.mode === "service") {
     const service = parse(serviceSchema, options);

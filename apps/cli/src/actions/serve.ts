@@ -96,6 +96,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     requestTimeoutMs: flags.requestTimeout,
     tokenRefreshBufferSeconds: flags.refreshBuffer,
     listCacheTtlSeconds: flags.listCacheTtl,
+    trustedDocuments: flags.trustedDocuments,
     logger: createGatewayLogger({ level: flags.logLevel }),
     port: flags.port,
     host: flags.host,

@@ -14,6 +14,7 @@ export interface ServeFlags {
   introspection?: boolean;
   requestTimeout: number;
   listCacheTtl: number;
+  trustedDocuments?: string;
   redirectUri?: string;
   logLevel: string;
   expiryWarningDays?: number;
@@ -69,6 +70,12 @@ export function registerServeCommands(program: Command): void {
     )
     .addOption(
       new Option(
+        "--trusted-documents <manifest>",
+        "run only the operations of this JSON manifest (easel gateway register-operations writes it)",
+      ).env("EASEL_GATEWAY_TRUSTED_DOCUMENTS"),
+    )
+    .addOption(
+      new Option(
         "--expiry-warning-days <days>",
         "service mode: warn at start when the stored personal token expires within this many days (env EASEL_EXPIRY_WARNING_DAYS; default 14)",
       ).argParser(days),
@@ -117,6 +124,7 @@ Both modes:
   EASEL_EXPIRY_WARNING_DAYS      as --expiry-warning-days; /metrics has easel_gateway_token_expiry_seconds.
   EASEL_GATEWAY_LIST_CACHE_TTL   seconds, as --list-cache-ttl (the flag wins). Changes made in Canvas
                           itself show after at most this long; the gateway's own mutations show at once.
+  EASEL_GATEWAY_TRUSTED_DOCUMENTS   as --trusted-documents: production runs registered operations only.
 Examples:
   $ EASEL_GATEWAY_KEYS=$(openssl rand -hex 24) easel serve --base-url https://school.instructure.com --store redis://127.0.0.1:6379
   $ easel serve --mode user --store redis://127.0.0.1:6379 --cors https://app.example.edu
