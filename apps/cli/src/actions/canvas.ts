@@ -62,7 +62,9 @@ export async function connectCanvas(
     const warning = expiryWarning(record, expiryWarningDays(flags.expiryWarningDays, env), `"${key}"`);
     if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
     const strategy = usage(() => strategyForRecord(settings, record, { key }));
-    const manager = usage(() => new TokenManager(strategy, store, { key }));
+    const manager = usage(
+      () => new TokenManager(strategy, store, { key, bufferSeconds: flags.refreshBuffer }),
+    );
     const client = build(manager);
     if (flags.store) replay.push("--store", redactStoreUri(flags.store));
     if (flags.key) replay.push("--key", flags.key);
