@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { days } from "./option-parsers.js";
+import { days, integerIn } from "./option-parsers.js";
 
 /** Flags of every command that talks to Canvas. */
 export interface CanvasFlags {
@@ -8,9 +8,21 @@ export interface CanvasFlags {
   key?: string;
   /** Warn when a personal token expires within this many days (env EASEL_EXPIRY_WARNING_DAYS). */
   expiryWarningDays?: number;
+  /** Refresh OAuth tokens this many seconds before expiry (env EASEL_TOKEN_REFRESH_BUFFER). */
+  refreshBuffer?: number;
 }
 
-/** Adds `--base-url`, `--store` and `--key`. */
+/** `--refresh-buffer`, as `easel serve` has it; without it the token manager's default applies. */
+export function refreshBufferOption(): Option {
+  return new Option(
+    "--refresh-buffer <seconds>",
+    "refresh OAuth tokens when less than this many seconds remain (at most a fifth of the token's lifetime; env EASEL_TOKEN_REFRESH_BUFFER; default 300)",
+  )
+    .env("EASEL_TOKEN_REFRESH_BUFFER")
+    .argParser(integerIn(0, 86_400));
+}
+
+/** Adds `--base-url`, `--store`, `--key`, `--expiry-warning-days` and `--refresh-buffer`. */
 export function withCanvasOptions(command: Command): Command {
   return command
     .option("--base-url <url>", "Canvas root URL (env CANVAS_BASE_URL), e.g. https://school.instructure.com")
@@ -25,7 +37,8 @@ export function withCanvasOptions(command: Command): Command {
         "--expiry-warning-days <days>",
         "warn once at start when the stored personal token expires within this many days (env EASEL_EXPIRY_WARNING_DAYS; default 14)",
       ).argParser(days),
-    );
+    )
+    .addOption(refreshBufferOption());
 }
 
 /** Text for a command's --help about where the credential comes from. */

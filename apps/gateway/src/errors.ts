@@ -1,4 +1,4 @@
-import { REAUTH_REQUIRED } from "@easel/auth";
+import { REAUTH_REQUIRED, REFRESH_FAILED } from "@easel/auth";
 import {
   CANVAS_API_ERROR,
   CANVAS_BAD_REQUEST,
@@ -103,6 +103,12 @@ const FROM_UPSTREAM: Readonly<Record<string, PublicError>> = {
     code: UPSTREAM_UNAVAILABLE,
     status: 503,
     message: "The token store is unavailable.",
+  },
+  // Only once the token has run out: while it is valid, auth hands it out and retries the refresh.
+  [REFRESH_FAILED]: {
+    code: UPSTREAM_UNAVAILABLE,
+    status: 503,
+    message: "Canvas's token endpoint is unavailable: retry later.",
   },
   [LOCK_TIMEOUT]: {
     code: UPSTREAM_UNAVAILABLE,

@@ -137,7 +137,8 @@ describe("/metrics", () => {
       access_token: minted.access_token,
       token_type: "Bearer",
       refresh_token: minted.refresh_token,
-      // Within the refresh buffer: the first request refreshes it.
+      // Issued an hour ago, 60 s left: within the refresh buffer, so the first request refreshes it.
+      expires_in: 3600,
       expires_at: Date.now() / 1000 + 60,
     });
     const strategy = oauth({

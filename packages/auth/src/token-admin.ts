@@ -230,7 +230,7 @@ export class TokenAdmin {
         ? "no-expiry"
         : left <= 0
           ? "expired"
-          : this.strategy.refreshable && left <= this.#internals.bufferSeconds
+          : this.strategy.refreshable && left <= this.#internals.bufferFor(record)
             ? "refresh-due"
             : "valid";
     const user = record.user;

@@ -1,5 +1,11 @@
 import { backoffDelay, type Clock, raceAbort, systemClock } from "@easel/clock";
-import type { TokenRecord, TokenStore } from "@easel/token-store";
+import {
+  LOCK_TIMEOUT,
+  STORE_UNAVAILABLE,
+  StoreUnavailableError,
+  type TokenRecord,
+  type TokenStore,
+} from "@easel/token-store";
 import type { DeveloperTokenStrategy } from "./developer-token.js";
 import { AuthError, invalidArgument, ReauthorizationRequiredError, RefreshFailedError } from "./errors.js";
 import { type AuthLogger, silentLogger } from "./logger.js";
@@ -16,7 +22,10 @@ export interface TokenManagerOptions {
    */
   key?: string | undefined;
   /**
-   * A token with less than this many seconds left is refreshed before it is handed out.
+   * A token with less than this many seconds left is refreshed before it is handed out. Capped
+   * at a fifth of the lifetime the token was issued with, so a token shorter than the buffer is
+   * refreshed about once per lifetime, never before every request. Env and CLI:
+   * `EASEL_TOKEN_REFRESH_BUFFER`, `--refresh-buffer`.
    * @default 300
    */
   bufferSeconds?: number | undefined;
@@ -39,7 +48,9 @@ export interface TokenManagerOptions {
    */
   lockWaitMs?: number | undefined;
   /**
-   * Retries of a refresh that failed transiently (network, timeout, 5xx, 429).
+   * Retries of a refresh that failed transiently (network, timeout, 5xx, 429) when the token has
+   * run out. While it is still valid, a failed refresh (or an unreachable store) costs one
+   * attempt: the valid token is handed out and the next attempt waits a growing backoff.
    * @default 3
    */
   refreshRetries?: number | undefined;
@@ -70,6 +81,11 @@ export type TokenManagerEvent =
       attempts: number;
     }
   | { type: "joined"; key: string }
+  /**
+   * The refresh or the store failed transiently while the token still had `secondsLeft`: it is
+   * handed out meanwhile and renewal is tried again in `retryInMs`.
+   */
+  | { type: "renewal-deferred"; key: string; code: string; secondsLeft: number; retryInMs: number }
   | { type: "expiry-warning"; key: string; expiresAt: string };
 
 /** Counters since the manager was built. */
@@ -96,6 +112,17 @@ interface Refusal {
 
 const WARNING_INTERVAL_MS = 6 * 3600 * 1000;
 
+/** The refresh buffer never exceeds this share of the token's issued lifetime. */
+const BUFFER_LIFETIME_SHARE = 0.2;
+/** Longest wait between renewal attempts while a still-valid token is in use. */
+const MAX_RENEWAL_DELAY_MS = 30_000;
+
+/** Renewal failed transiently while the token was still valid: when to try again. */
+interface Setback {
+  attempt: number;
+  retryAt: number;
+}
+
 /**
  * What `TokenAdmin` needs of a manager it administers, beyond the public surface: the same store,
  * clock and lock settings, the shared refresh flight, and a way to tell the manager what its
@@ -105,7 +132,8 @@ export interface ManagerInternals {
   readonly store: TokenStore;
   readonly clock: Clock;
   readonly logger: AuthLogger;
-  readonly bufferSeconds: number;
+  /** Seconds before `record`'s expiry at which it is due for refresh (the adapted buffer). */
+  bufferFor(record: TokenRecord): number;
   readonly lockOptions: { ttlMs: number; waitMs: number };
   /** A refresh whatever the expiry, through the manager's single flight and fleet lock. */
   forceRefresh(signal: AbortSignal | undefined): Promise<TokenRecord>;
@@ -165,6 +193,9 @@ export class TokenManager implements TokenProvider {
   #flight: Promise<TokenRecord> | undefined;
   #refusal: Refusal | undefined;
   #lastWarningAt = Number.NEGATIVE_INFINITY;
+  #setback: Setback | undefined;
+  /** When this process first saw an access token, for the lifetime of records without `expires_in`. */
+  #firstSeen: { token: string; atSeconds: number } | undefined;
 
   constructor(strategy: AuthStrategy, store: TokenStore, options: TokenManagerOptions = {}) {
     if (!strategy || typeof strategy.refresh !== "function" || typeof strategy.revoke !== "function") {
@@ -190,7 +221,7 @@ export class TokenManager implements TokenProvider {
       store,
       clock: this.#clock,
       logger: this.#logger,
-      bufferSeconds: this.#bufferSeconds,
+      bufferFor: (record) => this.#bufferFor(record),
       lockOptions: { ttlMs: this.#lockTtlMs, waitMs: this.#lockWaitMs },
       forceRefresh: (signal) => this.#refreshOnce({ reason: "forced" }, signal),
       replaced: (record, newCredential = false) => {
@@ -209,14 +240,99 @@ export class TokenManager implements TokenProvider {
     return { ...this.#stats };
   }
 
-  /** A token valid for at least `bufferSeconds`, refreshing it first when it is not. */
+  /**
+   * A token valid for at least the buffer, refreshing it first when it is not. When the refresh
+   * or the store fails transiently while the current token is still valid, that token is handed
+   * out and renewal is retried with backoff; only a token that has run out fails the call
+   * (`REFRESH_FAILED`, or `STORE_UNAVAILABLE` when the store is still down).
+   */
   async getAccessToken(options: CallOptions = {}): Promise<string> {
     const cached = this.#cached;
-    if (cached && this.#usable(cached)) return this.#handOut(cached);
-    if (this.#flight) return (await this.#join(options.signal)).access_token;
-    const stored = await this.#read();
-    if (this.#usable(stored)) return this.#handOut(stored);
-    return (await this.#refreshOnce({ reason: "expiry" }, options.signal)).access_token;
+    if (cached && (this.#usable(cached) || this.#renewalPending(cached))) return this.#handOut(cached);
+    return this.#handOut(await this.#renew(options.signal));
+  }
+
+  /** Reads the store and refreshes if needed; a transient failure keeps a still-valid token. */
+  async #renew(signal: AbortSignal | undefined): Promise<TokenRecord> {
+    try {
+      if (this.#flight) return await this.#join(signal);
+      let record = await this.#read();
+      if (!this.#usable(record)) {
+        const soft = this.#valid(record);
+        record = await this.#refreshOnce({ reason: "expiry", soft }, signal);
+      }
+      this.#recovered();
+      return record;
+    } catch (caught) {
+      const error = asError(caught);
+      const current = this.#cached;
+      if (!isTransient(error)) throw error;
+      if (current && this.#valid(current)) {
+        this.#deferRenewal(current, error);
+        return current;
+      }
+      if (isStoreUnavailable(error)) {
+        throw new StoreUnavailableError(
+          `The token store is unreachable and the access token${current ? " in memory has expired" : " cannot be read"}; ` +
+            "the job stops here and can be resumed once the store is back.",
+          { cause: error, location: (error as { location?: string }).location },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** A renewal failed moments ago and the token is still valid: keep using it until the retry. */
+  #renewalPending(record: TokenRecord): boolean {
+    const setback = this.#setback;
+    return setback !== undefined && this.#clock.now() < setback.retryAt && this.#valid(record);
+  }
+
+  #deferRenewal(current: TokenRecord, error: Error): void {
+    const attempt = (this.#setback?.attempt ?? 0) + 1;
+    const left = secondsLeft(current, this.#clock) ?? Number.POSITIVE_INFINITY;
+    // The next try comes before the token runs out, so the last one is made while it still works.
+    const retryInMs = Math.min(
+      backoffDelay(attempt, { baseMs: this.#retryDelayMs, maxMs: MAX_RENEWAL_DELAY_MS }),
+      Math.max(0, (left * 1000) / 2),
+    );
+    this.#setback = { attempt, retryAt: this.#clock.now() + retryInMs };
+    const code = (error as { code?: unknown }).code;
+    const fields = {
+      op: "renew",
+      key: this.key,
+      code: typeof code === "string" ? code : error.name,
+      secondsLeft: Math.round(left),
+      retryInMs,
+      attempt,
+    };
+    // One warning per outage, not one per retry.
+    if (attempt === 1) {
+      this.#logger.warn(
+        { ...fields, error: error.message },
+        isStoreUnavailable(error)
+          ? "token store unreachable; working on the valid token in memory and retrying the store"
+          : "token refresh failed transiently; using the still-valid token and retrying with backoff",
+      );
+    } else {
+      this.#logger.debug(fields, "token renewal still failing; retrying with backoff");
+    }
+    this.#emit({
+      type: "renewal-deferred",
+      key: this.key,
+      code: fields.code,
+      secondsLeft: fields.secondsLeft,
+      retryInMs,
+    });
+  }
+
+  #recovered(): void {
+    if (this.#setback === undefined) return;
+    this.#logger.info(
+      { op: "renew", key: this.key, attempts: this.#setback.attempt + 1 },
+      "token renewal works again",
+    );
+    this.#setback = undefined;
   }
 
   /**
@@ -270,7 +386,36 @@ export class TokenManager implements TokenProvider {
   #usable(record: TokenRecord): boolean {
     const left = secondsLeft(record, this.#clock);
     if (left === undefined) return true;
-    return this.strategy.refreshable ? left > this.#bufferSeconds : left > 0;
+    return this.strategy.refreshable ? left > this.#bufferFor(record) : left > 0;
+  }
+
+  /** Not expired yet (a record without expiry never is). */
+  #valid(record: TokenRecord): boolean {
+    const left = secondsLeft(record, this.#clock);
+    return left === undefined || left > 0;
+  }
+
+  /**
+   * The configured buffer, capped at a share of the lifetime the token was issued with
+   * (`expires_in`, or else its expiry minus when this process first saw it): a 60 s token with a
+   * 300 s buffer is refreshed 12 s before it expires, not before every request.
+   */
+  #bufferFor(record: TokenRecord): number {
+    const lifetime = this.#lifetimeOf(record);
+    return lifetime === undefined
+      ? this.#bufferSeconds
+      : Math.min(this.#bufferSeconds, lifetime * BUFFER_LIFETIME_SHARE);
+  }
+
+  #lifetimeOf(record: TokenRecord): number | undefined {
+    const issued = record.expires_in;
+    if (typeof issued === "number" && Number.isFinite(issued) && issued > 0) return issued;
+    if (typeof record.expires_at !== "number") return undefined;
+    const seen = this.#firstSeen;
+    if (seen?.token !== record.access_token) {
+      this.#firstSeen = { token: record.access_token, atSeconds: this.#clock.now() / 1000 };
+    }
+    return Math.max(0, record.expires_at - this.#firstSeen!.atSeconds);
   }
 
   async #join(signal: AbortSignal | undefined): Promise<TokenRecord> {
@@ -280,10 +425,7 @@ export class TokenManager implements TokenProvider {
   }
 
   /** One refresh per key per process: callers arriving meanwhile share its promise. */
-  #refreshOnce(
-    request: { reason: RefreshReason; rejected?: string },
-    signal: AbortSignal | undefined,
-  ): Promise<TokenRecord> {
+  #refreshOnce(request: RefreshRequest, signal: AbortSignal | undefined): Promise<TokenRecord> {
     if (this.#flight) return this.#join(signal);
     const flight = this.#refreshUnderLock(request).finally(() => {
       if (this.#flight === flight) this.#flight = undefined;
@@ -292,7 +434,7 @@ export class TokenManager implements TokenProvider {
     return raceAbort(flight, signal);
   }
 
-  async #refreshUnderLock(request: { reason: RefreshReason; rejected?: string }): Promise<TokenRecord> {
+  async #refreshUnderLock(request: RefreshRequest): Promise<TokenRecord> {
     const started = performance.now();
     return this.#store.withLock(
       this.key,
@@ -311,11 +453,12 @@ export class TokenManager implements TokenProvider {
           this.#report(request.reason, "reauth", started, 0, refusal.error);
           throw refusal.error;
         }
-        const { record, attempts } = await this.#refreshWithRetries(current, request.reason, started);
+        const { record, attempts } = await this.#refreshWithRetries(current, request, started);
+        // Kept in memory first: should the store fail now, the new token still serves this process.
+        this.#cached = record;
         // Written before the lock is released, so no process can use the old refresh token after
         // Canvas rotated it, and no process refreshes again what we just refreshed.
         await this.#store.set(this.key, record);
-        this.#cached = record;
         this.#stats.refreshes++;
         this.#report(request.reason, "refreshed", started, attempts);
         return record;
@@ -324,7 +467,7 @@ export class TokenManager implements TokenProvider {
     );
   }
 
-  #alreadyRefreshed(current: TokenRecord, request: { reason: RefreshReason; rejected?: string }): boolean {
+  #alreadyRefreshed(current: TokenRecord, request: RefreshRequest): boolean {
     if (request.reason === "forced") return false;
     if (request.rejected !== undefined) {
       return current.access_token !== request.rejected && this.#usable(current);
@@ -334,9 +477,12 @@ export class TokenManager implements TokenProvider {
 
   async #refreshWithRetries(
     current: TokenRecord,
-    reason: RefreshReason,
+    request: RefreshRequest,
     started: number,
   ): Promise<{ record: TokenRecord; attempts: number }> {
+    const { reason } = request;
+    // A token that still works is handed out while the caller backs off: one attempt here.
+    const retries = request.soft ? 0 : this.#retries;
     // Retries stop well inside the lock's TTL, so no other process takes the lock over (and
     // refreshes with a refresh token we may be rotating) while we are still at it.
     const budgetMs = this.#lockTtlMs * 0.6;
@@ -361,7 +507,7 @@ export class TokenManager implements TokenProvider {
         const retryable = error instanceof RefreshFailedError && error.retryable;
         // Uncapped: the budget below decides whether a delay is waited at all.
         const delay = backoffDelay(attempt, { baseMs: this.#retryDelayMs, maxMs: Number.POSITIVE_INFINITY });
-        if (retryable && attempt <= this.#retries && elapsed(started) + delay < budgetMs) {
+        if (retryable && attempt <= retries && elapsed(started) + delay < budgetMs) {
           this.#logger.warn(
             {
               op: "refresh",
@@ -451,6 +597,25 @@ export class TokenManager implements TokenProvider {
       // A metrics hook must never break token handling.
     }
   }
+}
+
+interface RefreshRequest {
+  reason: RefreshReason;
+  /** The token Canvas rejected (after a 401). */
+  rejected?: string;
+  /** The current token is still valid: fail fast, the caller keeps using it. */
+  soft?: boolean;
+}
+
+function isStoreUnavailable(error: Error): boolean {
+  return (error as { code?: unknown }).code === STORE_UNAVAILABLE;
+}
+
+/** Failures that may pass: an unreachable store, a lock held too long, a refresh worth retrying. */
+function isTransient(error: Error): boolean {
+  if (error instanceof RefreshFailedError) return error.retryable;
+  const code = (error as { code?: unknown }).code;
+  return code === STORE_UNAVAILABLE || code === LOCK_TIMEOUT;
 }
 
 function credentialOf(record: TokenRecord): string {

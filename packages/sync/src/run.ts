@@ -62,9 +62,14 @@ export function tablesFor(kinds: readonly SyncKind[]): TableName[] {
   return tables;
 }
 
-/** A failure no retry fixes: the whole run stops (the CLI exits 3 on REAUTH_REQUIRED). */
+/**
+ * A failure no retry in this run fixes: the whole run stops, resumable (the CLI exits 3 on
+ * REAUTH_REQUIRED). STORE_UNAVAILABLE reaches here only once the token in memory has expired
+ * with the store still down: every further course would fail the same way.
+ */
 function isFatal(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "REAUTH_REQUIRED";
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "REAUTH_REQUIRED" || code === "STORE_UNAVAILABLE";
 }
 
 /**

@@ -11,5 +11,6 @@ export {
   requireRedis,
   uniqueRedisPrefix,
 } from "./redis.js";
+export { type PrivateRedis, startPrivateRedis } from "./redis-server.js";
 export { tempDir } from "./temp.js";
 export { readVector, VECTORS } from "./vectors.js";

@@ -1,4 +1,4 @@
-import { TokenManager } from "@easel/auth";
+import { type AuthLogger, TokenManager } from "@easel/auth";
 import { CanvasClient } from "@easel/canvas-client";
 import { canvasAuthSettings, credentialSource, strategyForRecord } from "@easel/config";
 import type { TokenStore } from "@easel/token-store";
@@ -62,7 +62,14 @@ export async function connectCanvas(
     const warning = expiryWarning(record, expiryWarningDays(flags.expiryWarningDays, env), `"${key}"`);
     if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
     const strategy = usage(() => strategyForRecord(settings, record, { key }));
-    const manager = usage(() => new TokenManager(strategy, store, { key }));
+    const manager = usage(
+      () =>
+        new TokenManager(strategy, store, {
+          key,
+          bufferSeconds: flags.refreshBuffer,
+          logger: warningsTo(options.stderr ?? process.stderr),
+        }),
+    );
     const client = build(manager);
     if (flags.store) replay.push("--store", redactStoreUri(flags.store));
     if (flags.key) replay.push("--key", flags.key);
@@ -80,4 +87,15 @@ export async function connectCanvas(
     await store.close().catch(() => {});
     throw error;
   }
+}
+
+/** The token manager's warnings (store unreachable, refresh retried) as one stderr line each. */
+function warningsTo(stderr: NodeJS.WritableStream): AuthLogger {
+  const ignore = () => {};
+  return {
+    debug: ignore,
+    info: ignore,
+    warn: (_fields, message) => stderr.write(`easel: warning: ${message}\n`),
+    error: ignore,
+  };
 }

@@ -11,6 +11,7 @@ import {
   listCourseIds,
   readCheckpoint,
 } from "@easel/export";
+import { STORE_UNAVAILABLE } from "@easel/token-store";
 import cliProgress from "cli-progress";
 import type { ExportCommandContext, ExportFlags } from "../commands/export.js";
 import { checkCourseSelection, shellQuote } from "../course-options.js";
@@ -103,7 +104,17 @@ function toCliError(error: unknown, resumeCommand: string, remedy: string): unkn
       error.code === EXPORT_ABORTED ? "Resume with:" : "Fix the cause, then resume with:",
       `  ${resumeCommand}`,
     );
-  return new CliExit(EXIT_FAILURE, `[${error.code}] ${lines.join("\n")}`, { cause: error });
+  const shown = causedBy(error, STORE_UNAVAILABLE) ? STORE_UNAVAILABLE : error.code;
+  return new CliExit(EXIT_FAILURE, `[${shown}] ${lines.join("\n")}`, { cause: error });
+}
+
+/** Whether `code` is somewhere on `error`'s cause chain (a course failed because the store is down). */
+function causedBy(error: Error, code: string): boolean {
+  for (let current: unknown = error.cause, depth = 0; current instanceof Error && depth < 10; depth++) {
+    if ((current as { code?: unknown }).code === code) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** The same export with --resume: what to run after an interruption. Never holds a secret. */

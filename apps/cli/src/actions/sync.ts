@@ -127,6 +127,15 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
           { cause: error },
         );
       }
+      if (code === "STORE_UNAVAILABLE" && runId !== undefined) {
+        throw new CliExit(
+          EXIT_FAILURE,
+          `[STORE_UNAVAILABLE] ${(error as Error).message}
+Run ${runId} stopped; finished courses are committed and the rest untouched.
+` + `Once the token store is back, resume with the same command (it resumes run ${runId}).`,
+          { cause: error },
+        );
+      }
       throw error;
     }
   } finally {
