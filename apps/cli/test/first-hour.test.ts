@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -108,6 +108,34 @@ describe("credentials", () => {
     expect(status).toBe(3);
     expect(stderr).toContain(`First, run \`easel token import --store '${store}'\`.`);
     expect(stderr).toContain(`--store '${store}' --resume`);
+  });
+});
+
+describe("easel token show with CANVAS_ACCESS_TOKEN and no stored record", () => {
+  it("shows that token's fingerprint and what Canvas says of it, instead of failing on the store", async () => {
+    const dir = await freshDir();
+    const env = { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: sim.developerToken };
+    const fingerprint = createHash("sha256").update(sim.developerToken).digest("hex").slice(0, 12);
+    const shown = await run(["token", "show"], env, dir, 1);
+    expect(shown.stderr).toBe("");
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toContain(`fingerprint ${fingerprint}`);
+    expect(shown.stdout).toContain(`${sim.url} accepts the token`);
+    expect(shown.stdout).not.toContain(sim.developerToken);
+    const json = await run(["token", "show", "--json"], { ...env, EASEL_FERNET_KEY: fernetKey }, dir, 1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      source: "CANVAS_ACCESS_TOKEN",
+      access_token_fingerprint: fingerprint,
+      canvas: { accepted: true },
+    });
+    const refused = await run(
+      ["token", "show"],
+      { ...env, CANVAS_ACCESS_TOKEN: "not-a-token-1234567890" },
+      dir,
+      1,
+    );
+    expect(refused.status).toBe(3);
+    expect(refused.stdout).toContain("refuses the token");
   });
 });
 
