@@ -139,6 +139,21 @@ describe("easel token show with CANVAS_ACCESS_TOKEN and no stored record", () =>
   });
 });
 
+describe("printed commands are shell-quoted", () => {
+  it("the fix for a missing record names --key and --store as a shell must see them", async () => {
+    const dir = await freshDir();
+    const store = `${REDIS_URL}/0?prefix=easel-first-hour-${randomBytes(4).toString("hex")}:`;
+    const { status, stderr } = await run(
+      ["token", "rotate", "--store", store, "--key", "nightly job"],
+      { CANVAS_BASE_URL: sim.url, EASEL_FERNET_KEY: fernetKey },
+      dir,
+      0,
+    );
+    expect(status).toBe(3);
+    expect(stderr).toContain(`To fix it, run:\n  easel token import --key 'nightly job' --store '${store}'`);
+  });
+});
+
 describe("the Canvas base URL", () => {
   it("ending in /api/v1/ is taken as the root", async () => {
     const dir = await freshDir();
