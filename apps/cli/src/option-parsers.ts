@@ -39,3 +39,15 @@ export function days(value: string): number {
   }
   return n;
 }
+
+/** File permissions in octal, e.g. `0640`: owner may read, at most; never executable or world-writable. */
+export function fileMode(value: string): number {
+  const text = value.trim();
+  const n = Number.parseInt(text, 8);
+  if (!/^0?[0-7]{3}$/.test(text) || (n & 0o400) === 0 || (n & 0o111) !== 0 || (n & 0o002) !== 0) {
+    throw new InvalidArgumentError(
+      "expected an octal file mode such as 0600 or 0640 (readable by its owner, not executable, not world-writable).",
+    );
+  }
+  return n;
+}

@@ -55,12 +55,13 @@ export type CredentialSource =
  * @throws ConfigError (`CONFIG_INVALID`, `setting: "CANVAS_BASE_URL"`) when no base URL is given.
  */
 export function canvasAuthSettings(env: EaselEnvConfig, flags: CanvasAuthFlags = {}): CanvasAuthSettings {
-  const baseUrl = flags.baseUrl ?? env.canvasBaseUrl;
-  if (!baseUrl) {
+  const given = flags.baseUrl ?? env.canvasBaseUrl;
+  if (!given) {
     throw new ConfigError(CONFIG_INVALID, "--base-url or CANVAS_BASE_URL is required.", {
       setting: "CANVAS_BASE_URL",
     });
   }
+  const baseUrl = canvasRootUrl(given, flags.baseUrl ? "--base-url" : "CANVAS_BASE_URL");
   const clientId = flags.clientId ?? env.oauthClient?.clientId;
   return {
     baseUrl,
@@ -73,6 +74,45 @@ export function canvasAuthSettings(env: EaselEnvConfig, flags: CanvasAuthFlags =
         }
       : undefined,
   };
+}
+
+/**
+ * The Canvas root a user meant: trailing slashes and a pasted `/api/v1` are dropped (every client
+ * adds `/api/v1` itself, so keeping it would request `/api/v1/api/v1/...`). Anything else that
+ * cannot be a Canvas root is refused with the fix, before any request: not http(s), a query or
+ * fragment, credentials in the URL, or plain `http://` to a host other than this machine (a real
+ * Canvas is only ever reached over TLS; `http://` is for the simulator).
+ *
+ * @throws ConfigError (`CONFIG_INVALID`, `setting`) naming the flag or variable and what to use.
+ */
+export function canvasRootUrl(value: string, setting = "CANVAS_BASE_URL"): string {
+  const refuse = (why: string) =>
+    new ConfigError(CONFIG_INVALID, `${setting} ${why}`, { setting: "CANVAS_BASE_URL" });
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw refuse("must be an absolute URL such as https://school.instructure.com.");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw refuse(`must be an https:// URL such as https://school.instructure.com (got ${url.protocol}//).`);
+  }
+  if (url.username || url.password) throw refuse("must not carry a user name or password.");
+  if (url.search || url.hash) {
+    throw refuse(`must be Canvas's root URL, without a query or fragment: use ${url.origin}${url.pathname}.`);
+  }
+  const path = url.pathname
+    .replace(/\/+$/, "")
+    .replace(/\/api\/v1$/i, "")
+    .replace(/\/+$/, "");
+  const root = `${url.origin}${path}`;
+  if (url.protocol === "http:" && !isLoopbackHttpUrl(root)) {
+    throw refuse(
+      `uses plain http:// for ${url.host}, which would send the token unencrypted: use https://${url.host}${path}. ` +
+        "(http:// is accepted only for this machine, e.g. the simulator.)",
+    );
+  }
+  return root;
 }
 
 /**

@@ -3,6 +3,7 @@ export {
   type CanvasAuthSettings,
   type CredentialSource,
   canvasAuthSettings,
+  canvasRootUrl,
   credentialSource,
   type LoginStrategyOptions,
   type OAuthClientSettings,

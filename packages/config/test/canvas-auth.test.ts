@@ -139,11 +139,45 @@ describe("strategyForRecord: the record decides", () => {
     expect(strategyForRecord(settings({ CANVAS_BASE_URL: SIM }), developerRecord, { key: "k" }).baseUrl).toBe(
       SIM,
     );
-    expect(() =>
-      strategyForRecord(settings({ CANVAS_BASE_URL: "http://canvas.example.edu" }), developerRecord, {
-        key: "k",
+    // canvasAuthSettings refuses such a URL first; a hand-built settings object is still refused.
+    const insecure = { baseUrl: "http://canvas.example.edu", accessToken: undefined, oauthClient: undefined };
+    expect(() => strategyForRecord(insecure, developerRecord, { key: "k" })).toThrow(TypeError);
+  });
+});
+
+describe("canvasAuthSettings: the base URL a user meant, or the fix, before any request", () => {
+  it.each([
+    [`${CANVAS}/`, CANVAS],
+    [`${CANVAS}/api/v1`, CANVAS],
+    [`${CANVAS}/api/v1/`, CANVAS],
+    [` ${CANVAS}//`, CANVAS],
+    [`${SIM}/api/v1`, SIM],
+    ["https://lms.example.edu/canvas/api/v1/", "https://lms.example.edu/canvas"],
+  ])("%s is %s", (given, expected) => {
+    expect(settings({ CANVAS_BASE_URL: given }).baseUrl).toBe(expected);
+    expect(settings({}, { baseUrl: given }).baseUrl).toBe(expected);
+  });
+
+  it("refuses plain http:// for a host other than this machine, naming the https URL to use", () => {
+    expect(() => settings({ CANVAS_BASE_URL: "http://canvas.example.edu/api/v1" })).toThrow(
+      expect.objectContaining({
+        code: CONFIG_INVALID,
+        setting: "CANVAS_BASE_URL",
+        message: expect.stringContaining("use https://canvas.example.edu."),
       }),
-    ).toThrow(TypeError);
+    );
+    expect(() => settings({}, { baseUrl: "http://canvas.example.edu" })).toThrow(
+      /^--base-url uses plain http/,
+    );
+  });
+
+  it.each([
+    ["school.instructure.com", /must be an absolute/],
+    ["ftp://school.instructure.com", /https:\/\//],
+    [`${CANVAS}/?x=1`, /without a query/],
+    ["https://robot:pw@school.instructure.com", /user name or password/],
+  ])("refuses %s", (given, message) => {
+    expect(() => settings({ CANVAS_BASE_URL: given })).toThrow(message);
   });
 });
 

@@ -6,6 +6,8 @@ export interface CheckpointWriterOptions {
   /** The ledger of this run; `undefined` path: kept in memory only (a stream cannot be resumed). */
   checkpoint: Checkpoint;
   path: string | undefined;
+  /** Permissions of the checkpoint file. */
+  fileMode: number;
   /** The output whose bytes a checkpoint vouches for: synced before each write. */
   output: OutputTarget;
   /** Least time between two writes. */
@@ -67,7 +69,7 @@ export class CheckpointWriter {
       // The bytes a checkpoint vouches for must be on disk before it says so.
       await this.#o.output.sync();
       this.checkpoint.updatedAt = new Date().toISOString();
-      await saveCheckpoint(path, this.checkpoint);
+      await saveCheckpoint(path, this.checkpoint, this.#o.fileMode);
     });
     this.#dirty = false;
     this.#lastSave = Date.now();

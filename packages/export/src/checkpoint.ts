@@ -47,15 +47,18 @@ export interface ExportPaths {
   partial: string;
   checkpoint: string;
   spoolDir: string;
+  /** Held by the one export writing `out`: its pid and host. */
+  lock: string;
 }
 
-/** `<out>.partial`, `<out>.checkpoint.json` and the spool directory `<out>.spool/`. */
+/** `<out>.partial`, `<out>.checkpoint.json`, the spool directory `<out>.spool/` and `<out>.lock`. */
 export function exportPaths(out: string): ExportPaths {
   return {
     out,
     partial: `${out}.partial`,
     checkpoint: `${out}.checkpoint.json`,
     spoolDir: `${out}.spool`,
+    lock: `${out}.lock`,
   };
 }
 
@@ -64,8 +67,15 @@ export function committedBytes(checkpoint: Checkpoint): number {
   return checkpoint.completed.at(-1)?.bytes ?? checkpoint.headerBytes;
 }
 
-export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(checkpoint)}\n`);
+/** Permissions of export files (output, partial, checkpoint) unless told otherwise: they hold student records. */
+export const DEFAULT_FILE_MODE = 0o600;
+
+export async function saveCheckpoint(
+  path: string,
+  checkpoint: Checkpoint,
+  mode: number = DEFAULT_FILE_MODE,
+): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(checkpoint)}\n`, mode);
 }
 
 const isCount = (value: unknown): value is number =>

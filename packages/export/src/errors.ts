@@ -9,6 +9,12 @@ export const EXPORT_COURSE_FAILED = "EXPORT_COURSE_FAILED";
 export const EXPORT_ABORTED = "EXPORT_ABORTED";
 /** Writing the output, a spool file or the checkpoint failed (disk full, EPIPE, permissions). */
 export const EXPORT_OUTPUT_FAILED = "EXPORT_OUTPUT_FAILED";
+/** The output cannot be written at all (its directory is missing, it is a directory): fix `output`. */
+export const EXPORT_OUTPUT_INVALID = "EXPORT_OUTPUT_INVALID";
+/** Another live export holds the output's lock (`<out>.lock`); the message names its pid. */
+export const EXPORT_OUTPUT_LOCKED = "EXPORT_OUTPUT_LOCKED";
+/** A course does not exist or the token cannot see it. Not resumable: the partial output is removed. */
+export const EXPORT_COURSE_NOT_FOUND = "EXPORT_COURSE_NOT_FOUND";
 /** `resume` found a checkpoint for another export (kind, format, columns or courses differ). */
 export const EXPORT_CHECKPOINT_MISMATCH = "EXPORT_CHECKPOINT_MISMATCH";
 /** `resume` found a checkpoint or partial file it cannot trust (unreadable, partial too short). */
@@ -20,6 +26,9 @@ export type ExportErrorCode =
   | typeof EXPORT_COURSE_FAILED
   | typeof EXPORT_ABORTED
   | typeof EXPORT_OUTPUT_FAILED
+  | typeof EXPORT_OUTPUT_INVALID
+  | typeof EXPORT_OUTPUT_LOCKED
+  | typeof EXPORT_COURSE_NOT_FOUND
   | typeof EXPORT_CHECKPOINT_MISMATCH
   | typeof EXPORT_CHECKPOINT_INVALID;
 

@@ -1,11 +1,12 @@
 import type { Writable } from "node:stream";
-import { CHECKPOINT_VERSION, type Checkpoint, type SkippedCourse } from "./checkpoint.js";
+import { CHECKPOINT_VERSION, type Checkpoint, DEFAULT_FILE_MODE, type SkippedCourse } from "./checkpoint.js";
 import { CheckpointWriter } from "./checkpoint-writer.js";
 import { type ClientStats, type ExportClient, readClientStats } from "./client.js";
 import {
   EXPORT_ABORTED,
   EXPORT_COURSE_FAILED,
   EXPORT_COURSE_FORBIDDEN,
+  EXPORT_COURSE_NOT_FOUND,
   EXPORT_OUTPUT_FAILED,
   EXPORT_REAUTH_REQUIRED,
   ExportError,
@@ -92,6 +93,12 @@ export interface ExportCoursesOptions {
   signal?: AbortSignal;
   /** Where a stream export spools courses that finish ahead of their turn. @default os.tmpdir() */
   tempDir?: string;
+  /**
+   * Permissions of the output file, its partial and its checkpoint (spools are always 0600).
+   * They hold student records, so only the owner may read them unless told otherwise.
+   * @default 0o600
+   */
+  fileMode?: number;
 }
 
 interface NormalizedOptions {
@@ -108,6 +115,7 @@ interface NormalizedOptions {
   checkpointIntervalMs: number;
   signal: AbortSignal | undefined;
   tempDir: string | undefined;
+  fileMode: number;
 }
 
 function isWritable(value: unknown): value is Writable {
@@ -174,6 +182,7 @@ function normalizeOptions(options: ExportCoursesOptions): NormalizedOptions {
     checkpointIntervalMs: int("checkpointIntervalMs", options.checkpointIntervalMs, 500, 0, 3_600_000),
     signal: options.signal,
     tempDir: options.tempDir,
+    fileMode: int("fileMode", options.fileMode, DEFAULT_FILE_MODE, 0, 0o777),
   };
 }
 
@@ -299,6 +308,7 @@ class ExportRun {
       intervalMs: o.checkpointIntervalMs,
       savedAt: opened.savedAt,
       lock: this.#commitLock,
+      fileMode: o.fileMode,
       onError: (error) => this.#fail(this.#classify(error)),
     });
     if (opened.resumed) {
@@ -346,8 +356,31 @@ class ExportRun {
         }
         return;
       }
-      this.#fail(this.#classify(error, slot));
+      this.#fail(await this.#classifyCourseFailure(error, slot));
     }
+  }
+
+  /**
+   * A 404 on any of a course's pages is a missing course only when Canvas says so of the course
+   * itself (an assignment deleted mid-run also answers 404); that costs one request, on failure only.
+   */
+  async #classifyCourseFailure(error: unknown, slot: CourseSlot): Promise<ExportError> {
+    if (errorCode(error) === "CANVAS_NOT_FOUND") {
+      const courseAnswers = await this.#o.client
+        .request("GET", `/api/v1/courses/${slot.courseId}`, { signal: this.#o.signal })
+        .then(
+          () => true,
+          (lookup: unknown) => errorCode(lookup) !== "CANVAS_NOT_FOUND",
+        );
+      if (!courseAnswers) {
+        return new ExportError(
+          EXPORT_COURSE_NOT_FOUND,
+          `Course ${slot.courseId} does not exist, or this token cannot see it: check the course id (and the account the token belongs to).`,
+          { cause: error, courseId: slot.courseId },
+        );
+      }
+    }
+    return this.#classify(error, slot);
   }
 
   /** Takes back whatever a skipped course wrote, then lets the next course have the output. */
@@ -435,6 +468,15 @@ class ExportRun {
   /** Keeps what can be resumed (partial + checkpoint), drops spools, and returns the error to throw. */
   async #stopFailed(failure: ExportError): Promise<ExportError> {
     for (const slot of this.#slots) await slot.out.discardSpool();
+    if (failure.code === EXPORT_COURSE_NOT_FOUND) {
+      // The plan names a course that is not there: a resume would stop at it again, and another
+      // plan cannot continue this checkpoint. Nothing worth keeping.
+      await this.#output.discard();
+      return new ExportError(failure.code, failure.message, {
+        cause: failure.cause,
+        courseId: failure.courseId,
+      });
+    }
     const paths = this.#output.paths;
     let resumable = false;
     if (paths) {

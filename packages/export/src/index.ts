@@ -1,6 +1,7 @@
 export {
   type Checkpoint,
   type CompletedCourse,
+  DEFAULT_FILE_MODE,
   type ExportPaths,
   exportPaths,
   readCheckpoint,
@@ -14,7 +15,10 @@ export {
   EXPORT_CHECKPOINT_MISMATCH,
   EXPORT_COURSE_FAILED,
   EXPORT_COURSE_FORBIDDEN,
+  EXPORT_COURSE_NOT_FOUND,
   EXPORT_OUTPUT_FAILED,
+  EXPORT_OUTPUT_INVALID,
+  EXPORT_OUTPUT_LOCKED,
   EXPORT_REAUTH_REQUIRED,
   ExportError,
   type ExportErrorCode,
@@ -57,3 +61,4 @@ export {
   type SubmissionRow,
   submissionRow,
 } from "./kinds.js";
+export { checkExportOutput } from "./output-lock.js";

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { type FileHandle, open, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { chmod, type FileHandle, open, rename, rm, unlink, writeFile } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { EXPORT_OUTPUT_FAILED, ExportError } from "./errors.js";
 
@@ -25,15 +25,26 @@ export class FileOutput implements OutputTarget {
     this.#position = position;
   }
 
-  /** Creates (or empties) the file. */
-  static async create(path: string): Promise<FileOutput> {
-    return new FileOutput(await open(path, "w", 0o644), 0);
+  /**
+   * Creates (or empties) the file with permissions `mode`, also when an earlier run left it with
+   * others (`open` applies a mode only to a file it creates).
+   */
+  static async create(path: string, mode: number): Promise<FileOutput> {
+    const handle = await open(path, "w", mode);
+    try {
+      await handle.chmod(mode);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return new FileOutput(handle, 0);
   }
 
   /** Opens an existing file for continuing at `length`, cutting anything after it. */
-  static async reopen(path: string, length: number): Promise<FileOutput> {
+  static async reopen(path: string, length: number, mode: number): Promise<FileOutput> {
     const handle = await open(path, "r+");
     try {
+      await handle.chmod(mode);
       await handle.truncate(length);
     } catch (error) {
       await handle.close();
@@ -184,10 +195,15 @@ export class Spool {
   }
 }
 
-/** Writes a small file atomically: temp file in the same directory, then rename over the target. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+/**
+ * Writes a small file atomically with permissions `mode`: temp file in the same directory, then
+ * rename over the target.
+ */
+export async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
   const temp = `${path}.tmp`;
-  await writeFile(temp, text, { mode: 0o644 });
+  await writeFile(temp, text, { mode });
+  // A temp file left by a killed run keeps its old mode through writeFile.
+  await chmod(temp, mode);
   await rename(temp, path);
 }
 

@@ -13,6 +13,7 @@ import {
 } from "./checkpoint.js";
 import { EXPORT_CHECKPOINT_INVALID, ExportError } from "./errors.js";
 import { FileOutput, type OutputTarget, removeQuietly, Spool, StreamOutput, wrapOutput } from "./io.js";
+import { checkExportOutput, OutputLock } from "./output-lock.js";
 import { Serial } from "./serial.js";
 
 /** Text is turned into bytes and written in pieces of about this many UTF-16 units. */
@@ -24,6 +25,8 @@ export interface OutputPlan {
   resume: boolean;
   /** Spool directory parent for a stream export. @default os.tmpdir() */
   tempDir: string | undefined;
+  /** Permissions of the output, its partial and its checkpoint. */
+  fileMode: number;
 }
 
 /** An opened output and the ledger it continues from. */
@@ -46,20 +49,30 @@ export class ExportOutput {
   /** Set for a file export: where its partial, checkpoint and spools live. */
   readonly paths: ExportPaths | undefined;
   readonly #spoolDir: string;
+  /** A file export's exclusive hold on its paths, given up by `commit` and `abandon`. */
+  readonly #lock: OutputLock | undefined;
 
-  private constructor(target: OutputTarget, paths: ExportPaths | undefined, spoolDir: string) {
+  private constructor(
+    target: OutputTarget,
+    paths: ExportPaths | undefined,
+    spoolDir: string,
+    lock: OutputLock | undefined,
+  ) {
     this.target = target;
     this.paths = paths;
     this.#spoolDir = spoolDir;
+    this.#lock = lock;
   }
 
   /**
    * Opens (or reopens, for `resume`) the output and writes `header` unless resuming; a new file
-   * export's first checkpoint is on disk when this returns. File-system failures become
-   * `EXPORT_OUTPUT_FAILED`.
+   * export's first checkpoint is on disk when this returns. A file export first takes the output's
+   * lock (`EXPORT_OUTPUT_LOCKED` while another live export holds it); a missing directory or a
+   * directory as output is `EXPORT_OUTPUT_INVALID`; other file-system failures `EXPORT_OUTPUT_FAILED`.
    */
   static async open(plan: OutputPlan, fresh: Checkpoint, header: Buffer): Promise<OpenedOutput> {
     let target: OutputTarget | undefined;
+    let lock: OutputLock | undefined;
     try {
       return await wrapOutput(async () => {
         const { output } = plan;
@@ -68,13 +81,15 @@ export class ExportOutput {
           const spoolDir = await mkdtemp(join(plan.tempDir ?? tmpdir(), "easel-export-"));
           await target.write(header);
           return {
-            output: new ExportOutput(target, undefined, spoolDir),
+            output: new ExportOutput(target, undefined, spoolDir, undefined),
             checkpoint: { ...fresh, headerBytes: header.length },
             resumed: false,
             savedAt: 0,
           };
         }
         const paths = exportPaths(resolve(output));
+        await checkExportOutput(paths.out);
+        lock = await OutputLock.acquire(paths.out);
         await removeQuietly(paths.spoolDir);
         const previous = plan.resume ? await readCheckpoint(paths.checkpoint) : undefined;
         let opened: Omit<OpenedOutput, "output">;
@@ -94,23 +109,24 @@ export class ExportOutput {
               { checkpointPath: paths.checkpoint, partialPath: paths.partial },
             );
           }
-          target = await FileOutput.reopen(paths.partial, keep);
+          target = await FileOutput.reopen(paths.partial, keep, plan.fileMode);
           opened = { checkpoint: previous, resumed: true, savedAt: 0 };
         } else {
           await removeQuietly(paths.checkpoint);
-          target = await FileOutput.create(paths.partial);
+          target = await FileOutput.create(paths.partial, plan.fileMode);
           await target.write(header);
           const checkpoint = { ...fresh, headerBytes: header.length };
           await target.sync();
-          await saveCheckpoint(paths.checkpoint, checkpoint);
+          await saveCheckpoint(paths.checkpoint, checkpoint, plan.fileMode);
           opened = { checkpoint, resumed: false, savedAt: Date.now() };
         }
         await mkdir(paths.spoolDir, { recursive: true, mode: 0o700 });
-        return { ...opened, output: new ExportOutput(target, paths, paths.spoolDir) };
+        return { ...opened, output: new ExportOutput(target, paths, paths.spoolDir, lock) };
       });
     } catch (error) {
       // Opened before a later step failed (e.g. the spool directory): do not leak the handle.
       await target?.close().catch(() => {});
+      await lock?.release();
       throw error;
     }
   }
@@ -138,12 +154,28 @@ export class ExportOutput {
       }
     });
     await removeQuietly(this.#spoolDir);
+    await this.#lock?.release();
   }
 
   /** Closes the output as it is (a file export keeps its partial for `resume`) and drops spools. */
   async abandon(): Promise<void> {
     await this.target.close().catch(() => {});
     await removeQuietly(this.#spoolDir);
+    await this.#lock?.release();
+  }
+
+  /**
+   * Closes the output and removes every file of a file export (partial, checkpoint, spools): for
+   * a run that can never be resumed.
+   */
+  async discard(): Promise<void> {
+    await this.target.close().catch(() => {});
+    await removeQuietly(this.#spoolDir);
+    if (this.paths) {
+      await removeQuietly(this.paths.checkpoint);
+      await removeQuietly(this.paths.partial);
+    }
+    await this.#lock?.release();
   }
 }
 

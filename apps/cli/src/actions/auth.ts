@@ -19,6 +19,7 @@ import type {
   LogoutFlags,
   RotateFlags,
 } from "../commands/auth.js";
+import { shellQuote } from "../course-options.js";
 import { CliExit, EXIT_FAILURE, EXIT_REAUTH, UsageError } from "../exit-codes.js";
 import { openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
 
@@ -139,11 +140,11 @@ async function withAdmin(
   const settings = usage(() => canvasAuthSettings(readEnv(context.env), flags));
   const { uri, key } = selectStore(flags, context.env);
   const store = await openStore(uri, context.env);
-  const remedySuffix = flags.store ? ` --store ${redactStoreUri(uri)}` : "";
+  const remedySuffix = flags.store ? ` --store ${shellQuote(redactStoreUri(uri))}` : "";
   try {
     const record = await store.get(key);
     if (!record && requireRecord) {
-      const keyFlag = key === "default" ? "" : ` --key ${key}`;
+      const keyFlag = key === "default" ? "" : ` --key ${shellQuote(key)}`;
       const command = kind === "developer-token" ? "easel token import" : "easel login";
       throw new CliExit(
         EXIT_REAUTH,

@@ -3,7 +3,9 @@ import { CanvasClient } from "@easel/canvas-client";
 import { canvasAuthSettings, credentialSource, strategyForRecord } from "@easel/config";
 import type { TokenStore } from "@easel/token-store";
 import type { CanvasFlags } from "../canvas-options.js";
-import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
+import { shellQuote } from "../course-options.js";
+import { CliExit, EXIT_REAUTH } from "../exit-codes.js";
+import { type Env, openCredentialStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
 import { bareTokenExpiryWarning, expiryWarning, expiryWarningDays } from "./expiry.js";
 
 export interface CanvasConnection {
@@ -56,9 +58,17 @@ export async function connectCanvas(
   }
 
   const { uri, key } = selectStore(flags, env);
-  const store: TokenStore = await openStore(uri, env);
+  const store: TokenStore = await openCredentialStore(uri, env);
   try {
     const record = await store.get(key);
+    // Said before any request: with no record, Canvas would only be asked to refuse an empty token.
+    if (!record) {
+      throw new CliExit(
+        EXIT_REAUTH,
+        `no token record ${key} in ${redactStoreUri(uri)}: run \`easel login\` or \`easel token import\`` +
+          " (or set CANVAS_ACCESS_TOKEN to a personal access token).",
+      );
+    }
     const warning = expiryWarning(record, expiryWarningDays(flags.expiryWarningDays, env), `"${key}"`);
     if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
     const strategy = usage(() => strategyForRecord(settings, record, { key }));
@@ -71,13 +81,15 @@ export async function connectCanvas(
         }),
     );
     const client = build(manager);
-    if (flags.store) replay.push("--store", redactStoreUri(flags.store));
-    if (flags.key) replay.push("--key", flags.key);
+    const selection: string[] = [];
+    if (flags.store) selection.push("--store", redactStoreUri(flags.store));
+    if (flags.key) selection.push("--key", flags.key);
+    replay.push(...selection);
     return {
       client,
       source: `${redactStoreUri(uri)} (key ${key})`,
       flags: replay,
-      remedy: `run \`${manager.remedy}${flags.store ? ` --store ${redactStoreUri(flags.store)}` : ""}\``,
+      remedy: `run \`${[manager.remedy, ...selection.map(shellQuote)].join(" ")}\``,
       close: async () => {
         await client.close();
         await store.close();

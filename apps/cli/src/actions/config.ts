@@ -69,6 +69,32 @@ export async function openStore(uri: string, env: Env = process.env): Promise<To
   }
 }
 
+/**
+ * Opens the store a command takes its Canvas credential from. Without the key an encrypting store
+ * needs, and without `CANVAS_ACCESS_TOKEN` (else the store would not be asked), the user has no
+ * credential at all yet: the error names both ways in, not only the key.
+ */
+export async function openCredentialStore(uri: string, env: Env = process.env): Promise<TokenStore> {
+  let encrypts = false;
+  try {
+    const scheme = storeSchemeOf(uri);
+    encrypts = scheme === "file" || scheme === "redis";
+  } catch {
+    // A malformed URI: openStore says what is wrong with it.
+  }
+  if (encrypts && !fernetKeysOf(env)) {
+    throw new UsageError(
+      "No Canvas credentials. Either:\n" +
+        "  - a personal access token (Canvas: Account > Settings > New access token):\n" +
+        "      export CANVAS_ACCESS_TOKEN=<the token>\n" +
+        "  - or OAuth: `easel login` (it keeps the token in the token store " +
+        `${redactStoreUri(uri)}, encrypted with EASEL_FERNET_KEY: make one with \`easel key generate\`, ` +
+        "then export EASEL_FERNET_KEY=<the key>)",
+    );
+  }
+  return openStore(uri, env);
+}
+
 let fallbackNoticeShown = false;
 
 /**

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import {
+  checkExportOutput,
   EXPORT_ABORTED,
+  EXPORT_OUTPUT_LOCKED,
   EXPORT_REAUTH_REQUIRED,
   ExportError,
   type ExportKind,
@@ -26,6 +28,16 @@ export async function runExport(
   const courses = checkCourseSelection(flags);
   const toStdout = flags.out === "-";
   if (flags.resume && toStdout) throw new UsageError("--resume needs --out FILE (stdout cannot be resumed).");
+  // Before any Canvas request: a typo in --out must not cost a whole export.
+  if (!toStdout) {
+    await checkExportOutput(flags.out).catch((error: unknown) => {
+      // A missing directory or a directory as --out is the command line's mistake; a lock is not.
+      if (error instanceof ExportError && error.code !== EXPORT_OUTPUT_LOCKED) {
+        throw new UsageError(`--out: ${error.message}`, { cause: error });
+      }
+      throw toCliError(error, "", "");
+    });
+  }
 
   const connection = await connectCanvas(flags, {
     env: context.env,
@@ -68,6 +80,7 @@ export async function runExport(
       concurrency: flags.concurrency,
       resume: flags.resume ?? false,
       skipForbidden: flags.skipForbidden ?? false,
+      fileMode: flags.mode,
       onProgress: progress ? (p) => progress!.update(p) : undefined,
       signal: abort.signal,
     });
@@ -131,6 +144,7 @@ function buildResumeCommand(kind: ExportKind, flags: ExportFlags, connectionFlag
   if (flags.concurrency !== 4) args.push("--concurrency", String(flags.concurrency));
   if (flags.skipForbidden) args.push("--skip-forbidden");
   if (flags.quiet) args.push("--quiet");
+  if (flags.mode !== 0o600) args.push("--mode", `0${flags.mode.toString(8)}`);
   args.push(...connectionFlags, "--resume");
   return args.map(shellQuote).join(" ");
 }

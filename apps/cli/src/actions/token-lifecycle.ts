@@ -11,6 +11,7 @@ import { CanvasClient } from "@easel/canvas-client";
 import { canvasAuthSettings, strategyForRecord } from "@easel/config";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import type { AdoptFlags, CheckFlags } from "../commands/token.js";
+import { shellQuote } from "../course-options.js";
 import { CliExit, EXIT_FAILURE, EXIT_REAUTH, UsageError } from "../exit-codes.js";
 import { type Env, openStore, readEnv, redactStoreUri, selectStore, usage } from "./config.js";
 import { daysLeft, expiryWarningDays, isPersonalToken } from "./expiry.js";
@@ -76,7 +77,7 @@ export async function checkToken(flags: CheckFlags, env: Env = process.env): Pro
         throw new CliExit(
           EXIT_REAUTH,
           `CRITICAL: Canvas no longer accepts the token ${where} (expired or revoked). ` +
-            `Create a new one and store it (easel tokens create --into-store ${redactStoreUri(uri)}, or easel login).`,
+            `Create a new one and store it (\`easel tokens create --into-store ${shellQuote(redactStoreUri(uri))}\`, or \`easel login\`).`,
           { cause: error },
         );
       }
@@ -178,7 +179,7 @@ export async function adoptToken(flags: AdoptFlags, env: Env = process.env): Pro
         `  Access token:  fingerprint ${fingerprint(record.access_token)}\n` +
         `  Refresh token: ${isPersonalToken(record) ? "absent (a personal access token)" : "present"}\n` +
         `  Expiry:        ${expiryPhrase(record)}${looked}\n` +
-        `Use it with: --store ${flags.store} (or EASEL_TOKEN_STORE=${flags.store}).\n`,
+        `Use it with: --store ${shellQuote(flags.store)} (or EASEL_TOKEN_STORE=${shellQuote(flags.store)}).\n`,
     );
   } finally {
     await store.close();

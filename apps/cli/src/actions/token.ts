@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { developerToken, isLoopbackHttpUrl } from "@easel/auth";
+import { ConfigError, canvasRootUrl } from "@easel/config";
 import {
   CorruptRecordError,
   parseTokenRecord,
@@ -10,6 +12,92 @@ import type { ExportFlags, ImportFlags, ShowFlags } from "../commands/token.js";
 import { CliExit, EXIT_FAILURE, EXIT_REAUTH, UsageError } from "../exit-codes.js";
 import { openStore, readEnv, redactStoreUri, type StoreFlags, selectStore } from "./config.js";
 import { isPersonalToken } from "./expiry.js";
+
+/** What `token show` prints for `CANVAS_ACCESS_TOKEN`: its fingerprint and what Canvas says of it. */
+export interface BareTokenSummary {
+  source: "CANVAS_ACCESS_TOKEN";
+  access_token_fingerprint: string;
+  /** Canvas's Access Tokens API answer; `accepted: false` when Canvas refuses the token. */
+  canvas:
+    | {
+        accepted: true;
+        purpose: string | null;
+        expires_at: string | null;
+        last_used_at: string | null;
+        workflow_state: string | null;
+        scopes: readonly string[];
+      }
+    | { accepted: false; reason: string }
+    | null;
+}
+
+async function showBareToken(token: string, flags: ShowFlags): Promise<void> {
+  const configured = readEnv().canvasBaseUrl;
+  let baseUrl: string | undefined;
+  try {
+    baseUrl = configured ? canvasRootUrl(configured) : undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+  const summary: BareTokenSummary = {
+    source: "CANVAS_ACCESS_TOKEN",
+    access_token_fingerprint: fingerprint(token),
+    canvas: null,
+  };
+  if (baseUrl) {
+    const strategy = developerToken({ baseUrl, dangerouslyAllowInsecureHttp: isLoopbackHttpUrl(baseUrl) });
+    try {
+      const info = await strategy.inspect({ access_token: token, token_type: "Bearer" });
+      summary.canvas = {
+        accepted: true,
+        purpose: info.purpose ?? null,
+        expires_at: info.expiresAt,
+        last_used_at: info.lastUsedAt,
+        workflow_state: info.workflowState ?? null,
+        scopes: info.scopes,
+      };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "REAUTH_REQUIRED") throw error;
+      summary.canvas = { accepted: false, reason: "expired, revoked, or still pending" };
+    }
+  }
+  process.stdout.write(
+    flags.json ? `${JSON.stringify(summary, null, 2)}\n` : formatBareSummary(summary, baseUrl),
+  );
+  if (summary.canvas?.accepted === false) {
+    throw new CliExit(
+      EXIT_REAUTH,
+      "Canvas refuses CANVAS_ACCESS_TOKEN: create a new access token in Canvas (Account > Settings) and set CANVAS_ACCESS_TOKEN to it.",
+    );
+  }
+}
+
+function formatBareSummary(s: BareTokenSummary, baseUrl: string | undefined): string {
+  const c = s.canvas;
+  const canvas: [string, string][] =
+    c === null
+      ? [["Canvas", "not asked: set CANVAS_BASE_URL to ask it about the token"]]
+      : c.accepted
+        ? [
+            ["Canvas", `${baseUrl} accepts the token (${c.workflow_state ?? "state unknown"})`],
+            ["Purpose", c.purpose ?? "(none)"],
+            ["Expires", c.expires_at ?? "never"],
+            ["Last used", c.last_used_at ?? "(never)"],
+            ["Scopes", c.scopes.length ? c.scopes.join(" ") : "(all)"],
+          ]
+        : [["Canvas", `${baseUrl} refuses the token (${c.reason}): create a new one in Canvas`]];
+  return formatRows([
+    ["Token", "CANVAS_ACCESS_TOKEN (no stored record is used while it is set)"],
+    ["Access token", `fingerprint ${s.access_token_fingerprint} (first 12 hex of SHA-256)`],
+    ...canvas,
+  ]);
+}
+
+/** "Label:   value" lines, values aligned. */
+function formatRows(rows: readonly (readonly [string, string])[]): string {
+  return rows.map(([label, value]) => `${`${label}:`.padEnd(15)}${value}\n`).join("");
+}
 
 /** Top-level record fields Easel knows; anything else is an "extra" field kept as is. */
 const KNOWN_FIELDS = new Set([
@@ -23,9 +111,20 @@ const KNOWN_FIELDS = new Set([
 ]);
 
 export async function showToken(flags: ShowFlags): Promise<void> {
-  const { uri, key, store } = await open(flags);
+  // CANVAS_ACCESS_TOKEN is what other commands use when no --store is named: without a stored
+  // record (or a store that cannot be opened yet), that token is the one worth showing.
+  const bare = flags.store ? undefined : process.env.CANVAS_ACCESS_TOKEN?.trim() || undefined;
+  let opened: Awaited<ReturnType<typeof open>>;
+  try {
+    opened = await open(flags);
+  } catch (error) {
+    if (bare) return showBareToken(bare, flags);
+    throw error;
+  }
+  const { uri, key, store } = opened;
   try {
     const record = await store.get(key);
+    if (!record && bare) return await showBareToken(bare, flags);
     if (!record) throw noRecord(key, uri);
     const summary = summarize(record, key, uri);
     process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
@@ -163,7 +262,7 @@ function formatSummary(s: TokenSummary): string {
     ["Scope", s.scope ?? "(none)"],
     ["Extra fields", s.extra_fields.length ? s.extra_fields.join(", ") : "(none)"],
   ];
-  return rows.map(([label, value]) => `${`${label}:`.padEnd(15)}${value}\n`).join("");
+  return formatRows(rows);
 }
 
 function recordFromFlags(flags: {

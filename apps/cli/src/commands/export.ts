@@ -4,7 +4,7 @@ import { Argument, type Command, Option } from "commander";
 import { CANVAS_AUTH_HELP, type CanvasFlags, withCanvasOptions } from "../canvas-options.js";
 import { type CourseSelectionFlags, withCourseSelection } from "../course-options.js";
 import { EXPORT_FORMATS, EXPORT_KINDS } from "../kinds.js";
-import { positiveInt } from "../option-parsers.js";
+import { fileMode, positiveInt } from "../option-parsers.js";
 
 export interface ExportFlags extends CanvasFlags, CourseSelectionFlags {
   format: ExportFormat;
@@ -13,6 +13,7 @@ export interface ExportFlags extends CanvasFlags, CourseSelectionFlags {
   resume?: boolean;
   skipForbidden?: boolean;
   quiet?: boolean;
+  mode: number;
 }
 
 /** Where the command writes; tests may pass their own streams. */
@@ -48,7 +49,9 @@ Examples:
   $ easel export grades --all-courses --account 1 --term 3 --format csv --out /data/grades-2026FA.csv --resume
 
 Writing to a file: rows go to FILE.partial, renamed to FILE only when every course is in, with a
-checkpoint in FILE.checkpoint.json meanwhile. A revoked token stops the export with exit 3 and
+checkpoint in FILE.checkpoint.json meanwhile. These files hold student records: they are created
+0600 (only you can read them) unless --mode says otherwise. FILE.lock keeps a second export from
+writing the same FILE at the same time. A revoked token stops the export with exit 3 and
 prints the command that resumes it once a new token is in place.
 
 Exit codes: 0 done, 1 failed (resumable when a resume command is printed), 2 usage, 3 re-authorization needed.
@@ -69,7 +72,8 @@ export function registerExportCommand(
     .option("--concurrency <n>", "courses fetched at once", positiveInt("--concurrency"), 4)
     .option("--resume", "continue an interrupted export to --out from its checkpoint")
     .option("--skip-forbidden", "leave out (and list) courses the token may not read, instead of failing")
-    .option("--quiet", "no progress and no summary; only errors and skipped courses");
+    .option("--quiet", "no progress and no summary; only errors and skipped courses")
+    .option("--mode <octal>", "permissions of the output, partial and checkpoint files", fileMode, 0o600);
   withCanvasOptions(command)
     .addHelpText("after", HELP)
     .action(async (kind: ExportKind, flags: ExportFlags) =>
