@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CanvasSim } from "../src/index.js";
+import { type CanvasSim, DEFAULT_NOW } from "../src/index.js";
 import { call, startSim, walk } from "./helpers.js";
 
 /** What a real course looks like through the API: letters, attendance, and counts that add up. */
@@ -14,7 +14,14 @@ const LETTERS = /^(A|A-|B\+|B|B-|C\+|C|C-|D\+|D|D-|F)$/;
 
 let sim: CanvasSim;
 beforeAll(async () => {
-  sim = await startSim({ courses: 3, studentsPerCourse: 60, assignmentsPerCourse: 8, seed: 1 });
+  // Generated dates are relative to the data epoch; a clock started there reads them as "recent".
+  sim = await startSim({
+    courses: 3,
+    studentsPerCourse: 60,
+    assignmentsPerCourse: 8,
+    seed: 1,
+    now: DEFAULT_NOW,
+  });
 });
 afterAll(() => sim?.close());
 
@@ -90,6 +97,12 @@ describe("a course looks like a real course", () => {
         expect(listed.filter((row) => row.enrollment_state === state)).toHaveLength(counts[state]);
       }
     }
-    expect(sim.data.studentCounts(99)).toEqual({ active: 0, invited: 0, inactive: 0, completed: 0 });
+    expect(sim.data.studentCounts(99)).toEqual({
+      active: 0,
+      invited: 0,
+      inactive: 0,
+      completed: 0,
+      deleted: 0,
+    });
   });
 });
