@@ -1,3 +1,9 @@
+/**
+ * The OAuth2 strategy on openid-client: authorization code + PKCE (S256) + state, loopback and web
+ * redirects, the refresh_token grant and Canvas's deviations from the RFCs (no new refresh token on
+ * refresh, `invalid_request` for a revoked one, logout via DELETE /login/oauth2/token). Longer than 500
+ * lines because each deviation needs its handling and its explanation next to the grant it affects.
+ */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Clock, systemClock } from "@easel/clock";
 import type { TokenRecord } from "@easel/token-store";

@@ -1,3 +1,11 @@
+/**
+ * `TokenManager`, the token provider: hands out a valid token, refreshes it before expiry with a
+ * buffer adapted to the token's lifetime, once per process (shared promise) and once per fleet
+ * (`store.withLock`, re-read after acquiring), keeps working on a still-valid token through a failing
+ * token endpoint or store, and refreshes once after a 401 that means "expired". Administration
+ * (rotate, revoke, inspect) is `TokenAdmin` in token-admin.ts. Longer than 500 lines because the
+ * single-flight, fleet lock and renewal-deferral paths share state and are clearest in one place.
+ */
 import { backoffDelay, type Clock, raceAbort, systemClock } from "@easel/clock";
 import {
   LOCK_TIMEOUT,

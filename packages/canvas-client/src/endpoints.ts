@@ -1,3 +1,8 @@
+/**
+ * Canvas's REST vocabulary: every path, query parameter and limit the workspace sends to Canvas is
+ * written here, in one typed group per resource, so a reader finds any Canvas call in one hop. Longer
+ * than 500 lines on purpose: splitting the groups across files would scatter that one vocabulary.
+ */
 import type { CanvasClient, PaginateOptions } from "./client.js";
 import { encodedPairLength, encodeParams, type Params } from "./encode.js";
 import { CanvasProgressFailedError } from "./errors.js";

@@ -1,3 +1,9 @@
+/**
+ * `ExportRun`: schedules courses at the chosen concurrency, commits them to the output in Canvas's
+ * order, classifies failures (resumable or not) and reports progress. Output files and spools live in
+ * output.ts, checkpoints in checkpoint-writer.ts. A little over 500 lines: the error classification
+ * and the ordered commit are one state machine and read best together.
+ */
 import type { Writable } from "node:stream";
 import { CHECKPOINT_VERSION, type Checkpoint, DEFAULT_FILE_MODE, type SkippedCourse } from "./checkpoint.js";
 import { CheckpointWriter } from "./checkpoint-writer.js";

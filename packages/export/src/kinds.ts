@@ -1,3 +1,8 @@
+/**
+ * The rows of each export kind: which Canvas lists a kind reads (through canvas-client's endpoint
+ * groups) and how a Canvas object becomes a row, column by column. Longer than 500 lines because it is
+ * one table of seven kinds; each kind's mapping sits beside the others so their column orders match.
+ */
 import {
   type CanvasEndpoints,
   canvasEndpoints,
