@@ -1,25 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
+import { tempDir } from "@easel/test-utils";
 
 /** The BUILT cli: these tests run `easel` the way a user does. */
 export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 if (!existsSync(BIN)) {
   throw new Error(`${BIN} is missing: build first (pnpm turbo run build --filter @easel/cli...).`);
-}
-
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "easel-cli-"));
-  made.push(dir);
-  return dir;
 }
 
 export interface CliResult {
@@ -46,7 +33,7 @@ export function runNode(
   env: Record<string, string | undefined> = {},
   input?: string,
 ): CliResult {
-  const home = env.HOME ?? tempDir();
+  const home = env.HOME ?? tempDir("easel-cli-");
   const result = spawnSync(process.execPath, args, {
     input: input ?? "",
     encoding: "utf8",
@@ -54,23 +41,4 @@ export function runNode(
     timeout: 30_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Why the Python interop tests cannot run here, or undefined when python3 + cryptography work. */
-export const pythonUnavailable: string | undefined = (() => {
-  const probe = spawnSync("python3", ["-c", "import cryptography.fernet"], { encoding: "utf8" });
-  if (probe.error) return `python3 not found (${probe.error.message})`;
-  if (probe.status !== 0) return "python3 has no `cryptography` package (pip install cryptography)";
-  return undefined;
-})();
-if (pythonUnavailable) console.warn(`Skipping the CLI's Python interop tests: ${pythonUnavailable}`);
-
-export function runPython(code: string, env: Record<string, string>, input = ""): string {
-  const result = spawnSync("python3", ["-c", code], {
-    input,
-    encoding: "utf8",
-    env: { ...process.env, ...env },
-  });
-  if (result.status !== 0) throw new Error(`python3 failed (${result.status}): ${result.stderr}`);
-  return result.stdout;
 }

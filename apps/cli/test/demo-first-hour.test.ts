@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
+import { tempDir } from "@easel/test-utils";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "./cli-helpers.js";
 import { type Running, startEasel, startSim, waitWhileRunning } from "./export-helpers.js";
 
 /**

@@ -1,5 +1,5 @@
+import { tempDir } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./cli-helpers.js";
 import { startEasel, waitWhileRunning } from "./export-helpers.js";
 
 const OUTSIDE_QUERY =

@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { CanvasClient } from "@easel/canvas-client";
 import { type CanvasSim, type CanvasSimOptions, createCanvasSim } from "@easel/canvas-sim";
@@ -22,11 +20,6 @@ export function startSim(options: CanvasSimOptions = {}): Promise<CanvasSim> {
     throttle: false,
     ...options,
   });
-}
-
-export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), "easel-cli-export-"));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export interface Running {
@@ -128,8 +121,6 @@ export async function libraryExport(
   }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Polls `check` until it returns true while `process` runs; fails (with what the process printed)
  * when it exits first or after `timeoutMs`.
@@ -147,6 +138,7 @@ export async function waitWhileRunning(
       const { status, stderr } = await process.done;
       throw new Error(`easel exited (${status}) before ${what}: ${stderr}`);
     }
+    // The poll interval: the child runs in its own process, so there is no hook to wait on.
     await sleep(10);
   }
   throw new Error(`timed out waiting for ${what}`);

@@ -4,12 +4,12 @@ import type { CanvasSim } from "@easel/canvas-sim";
 import { openTokenStore } from "@easel/config";
 import { readCheckpoint } from "@easel/export";
 import { generateKey } from "@easel/fernet";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BIN,
   easel,
   libraryExport,
-  makeTempDir,
   type Running,
   startEasel,
   startShell,
@@ -19,7 +19,6 @@ import {
 
 let sim: CanvasSim;
 let dir: string;
-let cleanup: () => Promise<void>;
 const COURSES = [1, 2, 3, 4, 5, 6, 7, 8];
 const SUBMISSIONS_ROUTE = "GET /api/v1/courses/:course_id/students/submissions";
 
@@ -70,12 +69,11 @@ async function interruptAfter(
 
 beforeAll(async () => {
   sim = await startSim({ seed: 21 });
-  ({ dir, cleanup } = await makeTempDir());
+  dir = tempDir("easel-cli-export-");
 });
 
 afterAll(async () => {
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("kill -9 mid-export, then --resume", () => {

@@ -1,24 +1,23 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CanvasSim } from "@easel/canvas-sim";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { easel, libraryExport, makeTempDir, startSim } from "./export-helpers.js";
+import { easel, libraryExport, startSim } from "./export-helpers.js";
 
 let sim: CanvasSim;
 let dir: string;
-let cleanup: () => Promise<void>;
 let env: Record<string, string>;
 const COURSES = [1, 2, 3, 4, 5, 6, 7, 8];
 
 beforeAll(async () => {
   sim = await startSim();
-  ({ dir, cleanup } = await makeTempDir());
+  dir = tempDir("easel-cli-export-");
   env = { CANVAS_BASE_URL: sim.url, CANVAS_ACCESS_TOKEN: sim.developerToken };
 });
 
 afterAll(async () => {
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("easel export --help", () => {

@@ -3,16 +3,15 @@ import { mkdir, mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { CanvasSim } from "@easel/canvas-sim";
+import { REDIS_URL, tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { easel, makeTempDir, startSim } from "./export-helpers.js";
+import { easel, startSim } from "./export-helpers.js";
 
 /** The mistakes of a first hour with `easel`: each says what to do, and costs no Canvas request. */
 
 let sim: CanvasSim;
 let root: string;
-let cleanup: () => Promise<void>;
 let fernetKey: string;
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 async function requests(): Promise<number> {
   return ((await (await fetch(`${sim.url}/__sim/stats`)).json()) as { requests: { total: number } }).requests
@@ -45,13 +44,12 @@ const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
 beforeAll(async () => {
   sim = await startSim({ courses: 2, studentsPerCourse: 5, assignmentsPerCourse: 2 });
-  ({ dir: root, cleanup } = await makeTempDir());
+  root = tempDir("easel-cli-export-");
   fernetKey = (await easel(["key", "generate"], {}, root)).stdout.trim().split("\n")[0]!;
 });
 
 afterAll(async () => {
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("credentials", () => {

@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { easel, tempDir } from "./cli-helpers.js";
+import { easel } from "./cli-helpers.js";
 import { gatewayUrl, startEasel } from "./export-helpers.js";
 
 const API_KEY = "a-service-api-key-0123456789";

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import type { CanvasSim } from "@easel/canvas-sim";
 import { generateKey } from "@easel/fernet";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { easel, makeTempDir, startSim } from "./export-helpers.js";
+import { easel, startSim } from "./export-helpers.js";
 
 // The reproduction: OAuth tokens shorter than the 300 s refresh buffer, Canvas's throttle
 // on (each refresh costs 200 units of the 600-unit bucket), every request slowed down. Before the
@@ -13,7 +14,6 @@ const TTL_SECONDS = 30;
 
 let sim: CanvasSim;
 let dir: string;
-let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   sim = await startSim({
@@ -25,11 +25,10 @@ beforeAll(async () => {
     tokenTtlSeconds: TTL_SECONDS,
     faults: "slow=1000:1.0",
   });
-  ({ dir, cleanup } = await makeTempDir());
+  dir = tempDir("easel-cli-export-");
 });
 afterAll(async () => {
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("an export over tokens shorter than the refresh buffer", () => {

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import type { CanvasSim } from "@easel/canvas-sim";
 import { generateKey } from "@easel/fernet";
-import { type PrivateRedis, startPrivateRedis } from "@easel/test-utils";
+import { type PrivateRedis, startPrivateRedis, tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { easel, makeTempDir, startEasel, startSim, waitWhileRunning } from "./export-helpers.js";
+import { easel, startEasel, startSim, waitWhileRunning } from "./export-helpers.js";
 
 // Redis (the token store) killed mid-export: the token in memory is still good, so the export
 // keeps going; it stops only when that token really expires with the store still down, with
@@ -14,7 +14,6 @@ const TTL_SECONDS = 12;
 let sim: CanvasSim;
 let redis: PrivateRedis;
 let dir: string;
-let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   sim = await startSim({
@@ -26,12 +25,11 @@ beforeAll(async () => {
     faults: "slow=700:1.0",
   });
   redis = await startPrivateRedis();
-  ({ dir, cleanup } = await makeTempDir());
+  dir = tempDir("easel-cli-export-");
 });
 afterAll(async () => {
   await redis?.kill();
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("a token store outage mid-export", () => {

@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { generateKey } from "@easel/fernet";
+import { pythonUnavailable, runPython, tempDir } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
-import { easel, pythonUnavailable, runPython, tempDir } from "./cli-helpers.js";
+import { easel } from "./cli-helpers.js";
 
 const ACCESS = "7~CliAccessToken0123456789abcdefghijklmnopqrstuvwxyzABCDEF";
 const REFRESH = "7~CliRefreshToken0123456789abcdefghijklmnopqrstuvwxyzABCD";
@@ -264,11 +265,13 @@ from cryptography.fernet import Fernet
 sys.stdout.write(Fernet(os.environ["KEY"]).decrypt(open(os.environ["CACHE"], "rb").read()).decode())
 `;
 
-describe.skipIf(pythonUnavailable !== undefined)("a cache shared with Python's cryptography", () => {
+const noPython = pythonUnavailable("cryptography.fernet");
+
+describe.skipIf(noPython !== undefined)("a cache shared with Python's cryptography", () => {
   it("`easel token show` reads a cache written by Python", () => {
     const key = generateKey();
     const cache = join(tempDir(), "canvas_token.enc");
-    runPython(PY_WRITE, { KEY: key, CACHE: cache }, JSON.stringify(record));
+    runPython(PY_WRITE, { env: { KEY: key, CACHE: cache }, input: JSON.stringify(record) });
     const shown = easel(["token", "show", "--json", "--store", `file:${cache}`], { EASEL_FERNET_KEY: key });
     expect(shown.status, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout)).toMatchObject({
@@ -288,12 +291,11 @@ describe.skipIf(pythonUnavailable !== undefined)("a cache shared with Python's c
       JSON.stringify(record),
     );
     expect(imported.status, imported.stderr).toBe(0);
-    const plaintext = runPython(PY_READ, { KEY: key, CACHE: cache });
+    const plaintext = runPython(PY_READ, { env: { KEY: key, CACHE: cache } });
     expect(JSON.parse(plaintext)).toEqual(record);
     const pythonStyle = runPython(
       "import json,sys; sys.stdout.write(json.dumps(json.loads(sys.stdin.read())))",
-      {},
-      plaintext,
+      { input: plaintext },
     );
     expect(plaintext).toBe(pythonStyle);
   });

@@ -2,15 +2,17 @@ import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import { generateKey } from "@easel/fernet";
 import { createTokenStore } from "@easel/store-file";
+import { tempDir } from "@easel/test-utils";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { oauth, ReauthorizationRequiredError, TokenAdmin, TokenManager } from "../src/index.js";
-import { canvasGet, FIXTURES, newFernetKey, tempDir } from "./helpers.js";
+import { canvasGet, FIXTURES } from "./helpers.js";
 
-const fernetKey = newFernetKey();
+const fernetKey = generateKey();
 let sim: CanvasSim;
-let dir: Awaited<ReturnType<typeof tempDir>>;
+let dir: string;
 let uri: string;
 let store: TokenStore;
 
@@ -21,13 +23,12 @@ afterAll(async () => {
   await sim?.close();
 });
 beforeEach(async () => {
-  dir = await tempDir();
-  uri = `file:${dir.path}/tokens/`;
+  dir = tempDir("easel-auth-");
+  uri = `file:${dir}/tokens/`;
   store = await createTokenStore(uri, { fernetKeys: fernetKey });
 });
 afterEach(async () => {
   await store.close();
-  await dir.cleanup();
 });
 
 /**
@@ -118,7 +119,7 @@ describe("kill -9 between the token endpoint's answer and the end of the store w
     const fresh = await createTokenStore(uri, { fernetKeys: fernetKey });
     await fresh.set("default", current);
     await fresh.close();
-    const files = await readdir(`${dir.path}/tokens`);
+    const files = await readdir(`${dir}/tokens`);
     expect(files.filter((f) => f.includes(".tmp."))).toEqual([]);
   });
 

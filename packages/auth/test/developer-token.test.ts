@@ -1,6 +1,8 @@
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
 import { ManualClock } from "@easel/clock";
+import { generateKey } from "@easel/fernet";
 import { createTokenStore } from "@easel/store-file";
+import { tempDir } from "@easel/test-utils";
 import { MemoryStore, type TokenStore } from "@easel/token-store";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -11,7 +13,7 @@ import {
   TokenApiError,
   TokenManager,
 } from "../src/index.js";
-import { canvasGet, captureLogger, newFernetKey, tempDir } from "./helpers.js";
+import { canvasGet, captureLogger } from "./helpers.js";
 
 let sim: CanvasSim;
 let clock: ManualClock;
@@ -109,15 +111,14 @@ describe("developer tokens", () => {
   });
 
   describe("rotate", () => {
-    let dir: Awaited<ReturnType<typeof tempDir>>;
+    let dir: string;
     let store: TokenStore;
     beforeEach(async () => {
-      dir = await tempDir();
-      store = await createTokenStore(`file:${dir.path}/tokens/`, { fernetKeys: newFernetKey() });
+      dir = tempDir("easel-auth-");
+      store = await createTokenStore(`file:${dir}/tokens/`, { fernetKeys: generateKey() });
     });
     afterEach(async () => {
       await store.close();
-      await dir.cleanup();
     });
 
     it("regenerates through the Access Tokens API and stores the new token; the old one is then rejected", async () => {

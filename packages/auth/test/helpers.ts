@@ -1,48 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CanvasSim } from "@easel/canvas-sim";
 import { ManualClock } from "@easel/clock";
-import { generateKey } from "@easel/fernet";
+import { REDIS_URL } from "@easel/test-utils";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import type { AuthLogger } from "../src/index.js";
-
-export const REDIS_URL_BASE = "redis://127.0.0.1:6379/0";
-
-/** A fresh directory under the OS temp dir, removed by the returned cleanup. */
-export async function tempDir(
-  prefix = "easel-auth-",
-): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
-}
-
-export function newFernetKey(): string {
-  return generateKey();
-}
-
-/** Whether a Redis answers PING on 127.0.0.1:6379 (CI provides one). */
-export function redisAvailable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(6379, "127.0.0.1");
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once("error", () => done(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
-    socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
-  });
-}
-
-/** A unique Redis key prefix per test run, so runs never see each other's records or locks. */
-export function uniquePrefix(label: string): string {
-  return `easel-test:auth:${label}:${process.pid}:${Date.now().toString(36)}:${Math.random().toString(36).slice(2, 8)}:`;
-}
 
 /** Deletes every Redis key under `prefix` (SCAN + DEL; never FLUSHALL), over a bare RESP socket. */
 export async function cleanupRedisPrefix(prefix: string): Promise<number> {
@@ -88,7 +51,8 @@ type Resp = string | number | null | Resp[];
 
 /** Just enough RESP2 for test cleanup: one command at a time. */
 async function respConnection(): Promise<{ command(args: string[]): Promise<Resp>; close(): void }> {
-  const socket = connect(6379, "127.0.0.1");
+  const { hostname, port } = new URL(REDIS_URL);
+  const socket = connect(Number(port || 6379), hostname || "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);

@@ -1,10 +1,12 @@
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
 import { type Clock, systemClock } from "@easel/clock";
+import { generateKey } from "@easel/fernet";
 import { createTokenStore } from "@easel/store-file";
+import { tempDir } from "@easel/test-utils";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { oauth, ReauthorizationRequiredError, TokenManager, type TokenProvider } from "../src/index.js";
-import { canvasGet, clockWithSim, newFernetKey, nextLink, tempDir } from "./helpers.js";
+import { canvasGet, clockWithSim, nextLink } from "./helpers.js";
 
 /**
  * A paginated walk as a job would do it: follow Link rel="next", ask the provider for a token
@@ -41,7 +43,7 @@ async function walk(
 }
 
 let sim: CanvasSim;
-let dir: Awaited<ReturnType<typeof tempDir>>;
+let dir: string;
 let store: TokenStore;
 let first: string;
 let expectedIds: number[];
@@ -60,12 +62,11 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   sim.resetStats();
-  dir = await tempDir();
-  store = await createTokenStore(`file:${dir.path}/tokens/`, { fernetKeys: newFernetKey() });
+  dir = tempDir("easel-auth-");
+  store = await createTokenStore(`file:${dir}/tokens/`, { fernetKeys: generateKey() });
 });
 afterEach(async () => {
   await store.close();
-  await dir.cleanup();
 });
 
 function managerWith(clock?: Clock) {

@@ -1,19 +1,11 @@
 import { type CanvasSim, createCanvasSim } from "@easel/canvas-sim";
+import { generateKey } from "@easel/fernet";
 import { createTokenStore as createFileStore } from "@easel/store-file";
 import { createTokenStore as createRedisStore } from "@easel/store-redis";
-import { requireRedis } from "@easel/test-utils";
+import { REDIS_URL, requireRedis, tempDir, uniqueRedisPrefix } from "@easel/test-utils";
 import type { TokenRecord, TokenStore } from "@easel/token-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ChildPool,
-  canvasGet,
-  cleanupRedisPrefix,
-  newFernetKey,
-  REDIS_URL_BASE,
-  redisKeys,
-  tempDir,
-  uniquePrefix,
-} from "./helpers.js";
+import { ChildPool, canvasGet, cleanupRedisPrefix, redisKeys } from "./helpers.js";
 
 const PROCESSES = 4;
 const REQUESTS_PER_PROCESS = 50;
@@ -26,21 +18,20 @@ interface ChildResult {
 }
 
 let sim: CanvasSim;
-let dir: Awaited<ReturnType<typeof tempDir>>;
-const fernetKey = newFernetKey();
+let dir: string;
+const fernetKey = generateKey();
 // Fails in CI when Redis is down; skips the Redis cases with a warning elsewhere.
-const redisUp = await requireRedis("the refresh-storm cases on Redis", { url: REDIS_URL_BASE });
-const redisPrefix = uniquePrefix("storm");
+const redisUp = await requireRedis("the refresh-storm cases on Redis");
+const redisPrefix = uniqueRedisPrefix("auth:storm");
 
 beforeAll(async () => {
   // Throttling off: 200 simultaneous requests on one token would otherwise be throttled, which
   // is the canvas client's business, not auth's.
   sim = await createCanvasSim({ seed: 5, courses: 1, studentsPerCourse: 5, throttle: false });
-  dir = await tempDir();
+  dir = tempDir("easel-auth-");
 });
 afterAll(async () => {
   await sim?.close();
-  await dir?.cleanup();
   if (redisUp) await cleanupRedisPrefix(redisPrefix);
 });
 
@@ -52,13 +43,13 @@ const stores: Array<{
 }> = [
   {
     name: "file store",
-    uri: () => `file:${dir.path}/tokens/`,
+    uri: () => `file:${dir}/tokens/`,
     open: (uri) => createFileStore(uri, { fernetKeys: fernetKey }),
     skip: false,
   },
   {
     name: "Redis store",
-    uri: () => `${REDIS_URL_BASE}?prefix=${encodeURIComponent(redisPrefix)}`,
+    uri: () => `${REDIS_URL}?prefix=${encodeURIComponent(redisPrefix)}`,
     open: (uri) => createRedisStore(uri, { fernetKeys: fernetKey }),
     skip: !redisUp,
   },

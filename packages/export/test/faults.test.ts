@@ -1,23 +1,22 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CanvasSim } from "@easel/canvas-sim";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXPORT_KINDS, exportCourses } from "../src/index.js";
-import { clientFor, startSim, tempDir } from "./helpers.js";
+import { clientFor, startSim } from "./helpers.js";
 
 let sim: CanvasSim;
 let dir: string;
-let cleanup: () => Promise<void>;
 const COURSES = [1, 2, 3, 4, 5, 6];
 
 beforeAll(async () => {
   sim = await startSim({ seed: 11, studentsPerCourse: 60, assignmentsPerCourse: 8 });
-  ({ dir, cleanup } = await tempDir());
+  dir = tempDir("easel-export-test-");
 });
 
 afterAll(async () => {
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("faults injected at a few percent (5xx, dropped connections, throttling, truncated bodies)", () => {

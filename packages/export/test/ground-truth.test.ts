@@ -3,26 +3,25 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { CanvasClient } from "@easel/canvas-client";
 import type { CanvasSim } from "@easel/canvas-sim";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { columnsOf, EXPORT_KINDS, exportCourses, rowsForCourse } from "../src/index.js";
-import { asFormat, clientFor, expectedRows, parseExport, startSim, tempDir } from "./helpers.js";
+import { asFormat, clientFor, expectedRows, parseExport, startSim } from "./helpers.js";
 
 let sim: CanvasSim;
 let client: CanvasClient;
 let dir: string;
-let cleanup: () => Promise<void>;
 const COURSES = [1, 2, 3, 4, 5, 6];
 
 beforeAll(async () => {
   sim = await startSim();
   client = clientFor(sim);
-  ({ dir, cleanup } = await tempDir());
+  dir = tempDir("easel-export-test-");
 });
 
 afterAll(async () => {
   await client?.close();
   await sim?.close();
-  await cleanup?.();
 });
 
 describe.each(EXPORT_KINDS)("kind %s", (kind) => {

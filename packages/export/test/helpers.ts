@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CanvasClient } from "@easel/canvas-client";
 import { type CanvasObject, type CanvasSim, type CanvasSimOptions, createCanvasSim } from "@easel/canvas-sim";
 import { parse } from "csv-parse/sync";
@@ -33,11 +30,6 @@ export function clientFor(sim: CanvasSim, token: string = sim.developerToken): C
     retry: { retries: 10, minDelayMs: 5, maxDelayMs: 50, rateLimitRetries: 50 },
     pacing: { leakPerSecond: 2000 },
   });
-}
-
-export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), "easel-export-test-"));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 type Expected = Record<string, CellValue>;

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createCanvasSim } from "@easel/canvas-sim";
+import { tempDir } from "@easel/test-utils";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./helpers.js";
 
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL("./fixtures/export-child.mjs", import.meta.url));
@@ -44,21 +44,17 @@ async function measure(courses: number, dir: string): Promise<ChildResult> {
 
 describe("memory stays flat in the size of the export", () => {
   it("peak RSS for 200,000 submissions is about that of 20,000", { timeout: 180_000 }, async () => {
-    const { dir, cleanup } = await tempDir();
-    try {
-      const small = await measure(4, dir);
-      const large = await measure(40, dir);
-      expect(small.rows).toBe(20_000);
-      expect(large.rows).toBe(200_000);
-      // Figures for the README: `pnpm vitest run test/memory.test.ts` prints them.
-      console.log(
-        `peak RSS: ${small.rows} submissions ${small.maxRssMb} MB (${small.ms} ms); ` +
-          `${large.rows} submissions ${large.maxRssMb} MB (${large.ms} ms)`,
-      );
-      expect(large.maxRssMb).toBeLessThan(small.maxRssMb * 1.5);
-      expect(large.maxRssMb - small.maxRssMb).toBeLessThan(40);
-    } finally {
-      await cleanup();
-    }
+    const dir = tempDir("easel-export-test-");
+    const small = await measure(4, dir);
+    const large = await measure(40, dir);
+    expect(small.rows).toBe(20_000);
+    expect(large.rows).toBe(200_000);
+    // Figures for the README: `pnpm vitest run test/memory.test.ts` prints them.
+    console.log(
+      `peak RSS: ${small.rows} submissions ${small.maxRssMb} MB (${small.ms} ms); ` +
+        `${large.rows} submissions ${large.maxRssMb} MB (${large.ms} ms)`,
+    );
+    expect(large.maxRssMb).toBeLessThan(small.maxRssMb * 1.5);
+    expect(large.maxRssMb - small.maxRssMb).toBeLessThan(40);
   });
 });

@@ -5,14 +5,14 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { CanvasClient } from "@easel/canvas-client";
 import type { CanvasSim } from "@easel/canvas-sim";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkExportOutput, ExportError, exportCourses, exportPaths } from "../src/index.js";
-import { clientFor, startSim, tempDir } from "./helpers.js";
+import { clientFor, startSim } from "./helpers.js";
 
 let sim: CanvasSim;
 let client: CanvasClient;
 let dir: string;
-let cleanup: () => Promise<void>;
 
 const exists = (path: string) =>
   access(path).then(
@@ -45,13 +45,12 @@ async function deadPid(): Promise<number> {
 beforeAll(async () => {
   sim = await startSim();
   client = clientFor(sim);
-  ({ dir, cleanup } = await tempDir());
+  dir = tempDir("easel-export-test-");
 });
 
 afterAll(async () => {
   await client?.close();
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("export files hold student records", () => {

@@ -2,6 +2,7 @@ import { access, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CanvasClient } from "@easel/canvas-client";
 import type { CanvasSim } from "@easel/canvas-sim";
+import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ExportClient,
@@ -11,12 +12,11 @@ import {
   exportPaths,
   readCheckpoint,
 } from "../src/index.js";
-import { clientFor, parseExport, startSim, tempDir } from "./helpers.js";
+import { clientFor, parseExport, startSim } from "./helpers.js";
 
 let sim: CanvasSim;
 let client: CanvasClient;
 let dir: string;
-let cleanup: () => Promise<void>;
 const COURSES = [1, 2, 3, 4, 5, 6];
 const clean = new Map<ExportKind, Buffer>();
 
@@ -62,13 +62,12 @@ async function expectCheckpointHonest(out: string, reference: Buffer): Promise<n
 beforeAll(async () => {
   sim = await startSim({ seed: 3 });
   client = clientFor(sim);
-  ({ dir, cleanup } = await tempDir());
+  dir = tempDir("easel-export-test-");
 });
 
 afterAll(async () => {
   await client?.close();
   await sim?.close();
-  await cleanup?.();
 });
 
 describe("a forbidden course", () => {
