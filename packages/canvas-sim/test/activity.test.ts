@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ActivityReport, CanvasSim } from "../src/index.js";
+import { type ActivityReport, type CanvasSim, DEFAULT_NOW } from "../src/index.js";
 import { type CallResult, call, startSim } from "./helpers.js";
 
 const DAY_SECONDS = 86_400;
@@ -53,6 +53,8 @@ describe("POST /__sim/activity", () => {
   let sim: CanvasSim;
   beforeAll(async () => {
     sim = await startSim({
+      // The generated data's epoch: "the last ten days" then holds generated submissions too.
+      now: DEFAULT_NOW,
       freezeClock: true,
       throttle: false,
       studentsPerCourse: 40,
@@ -63,6 +65,8 @@ describe("POST /__sim/activity", () => {
 
   it("is deterministic for a seed, changes about the fraction, and answers counts and ids", async () => {
     const twin = await startSim({
+      // The generated data's epoch: "the last ten days" then holds generated submissions too.
+      now: DEFAULT_NOW,
       freezeClock: true,
       throttle: false,
       studentsPerCourse: 40,
