@@ -6,7 +6,7 @@ import { type PrivateRedis, startPrivateRedis } from "@easel/test-utils";
 import type { TokenRecord } from "@easel/token-store";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Gateway } from "../src/index.js";
-import { gql, serviceGateway, startSim } from "./helpers.js";
+import { createGatewayLogger, gql, LogCapture, serviceGateway, startSim } from "./helpers.js";
 
 // Service mode with the token record in Redis, and Redis killed while the token is good: the
 // gateway keeps answering on the token in memory; once that token expires with the store still
@@ -55,7 +55,12 @@ describe("a token store outage under a service-mode gateway", () => {
       clientSecret: sim.clientSecret,
       dangerouslyAllowInsecureHttp: true,
     });
-    gateway = serviceGateway(sim, { auth: { strategy, store, key: "svc" }, readinessCacheMs: 0 });
+    const logs = new LogCapture();
+    gateway = serviceGateway(sim, {
+      auth: { strategy, store, key: "svc" },
+      readinessCacheMs: 0,
+      logger: createGatewayLogger({ level: "warn" }, logs),
+    });
     const first = await gql(gateway, QUERY);
     expect(first.status, first.text).toBe(200);
     const viewer = first.body.data;
@@ -73,6 +78,8 @@ describe("a token store outage under a service-mode gateway", () => {
       answered++;
     }
     expect(answered).toBeGreaterThan(0);
+    // The outage is logged once (the gateway passed no logger to its TokenManager before).
+    expect(logs.lines.filter((line) => line.includes("token store unreachable"))).toHaveLength(1);
 
     // Expired with the store still down: a coded error, no stack, and not ready.
     const failed = await vi.waitFor(
@@ -89,6 +96,8 @@ describe("a token store outage under a service-mode gateway", () => {
     expect(failed.body.errors![0]!.message).toBe("The token store is unavailable.");
     expect(failed.text).not.toMatch(/\bat .+\.(?:js|ts):\d+/);
     expect(failed.text).not.toContain(record.access_token);
+    expect(logs.text).not.toContain(record.access_token);
+    expect(logs.text).not.toContain(record.refresh_token!);
     const readyz = await gateway.fetch("http://gateway.test/readyz");
     expect(readyz.status).toBe(503);
     expect(await readyz.json()).toMatchObject({ checks: { store: "failing" } });
