@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import { type AuthStrategy, TokenManager, type TokenManagerEvent, type TokenProvider } from "@easel/auth";
+import {
+  type AuthLogger,
+  type AuthStrategy,
+  TokenManager,
+  type TokenManagerEvent,
+  type TokenProvider,
+} from "@easel/auth";
 import {
   CanvasClient,
   type CanvasClientOptions,
@@ -45,6 +51,8 @@ interface ClientSettings {
   /** TokenManager's `bufferSeconds`. */
   refreshBufferSeconds: number;
   onTokenEvent: (event: TokenManagerEvent) => void;
+  /** TokenManager's logger: its one warning when the store goes down under a valid token. */
+  authLogger: AuthLogger;
 }
 
 function clientOptions(settings: ClientSettings, auth: TokenProvider | string): CanvasClientOptions {
@@ -68,6 +76,7 @@ export function serviceCredentials(
       key: checkedKey,
       bufferSeconds: settings.refreshBufferSeconds,
       onEvent: settings.onTokenEvent,
+      logger: settings.authLogger,
     });
   } else provider = auth;
   // Every API key uses the one credential: one scope. A fingerprint names it (never the token).
@@ -141,6 +150,7 @@ export function userCredentials(
       key: userRecordKey(principal.userId),
       bufferSeconds: settings.refreshBufferSeconds,
       onEvent: settings.onTokenEvent,
+      logger: settings.authLogger,
     });
     const client = new CanvasClient(clientOptions(settings, manager));
     const entry = { client, port: canvasPortFor(client) };

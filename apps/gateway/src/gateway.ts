@@ -136,6 +136,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     baseUrl: options.canvasBaseUrl,
     tuning: options.canvasClient,
     logger: canvasLoggerFor(log, metrics),
+    authLogger: log,
     readinessTimeoutMs: options.readinessTimeoutMs,
     refreshBufferSeconds: options.tokenRefreshBufferSeconds,
     onTokenEvent: (event: { type: string; outcome?: string }) => {
