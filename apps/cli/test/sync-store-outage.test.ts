@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { CanvasSim } from "@easel/canvas-sim";
 import { generateKey } from "@easel/fernet";
 import { openDatabase, runStatus } from "@easel/sync";
-import { type PrivateRedis, startPrivateRedis } from "@easel/test-utils";
+import { type PrivateRedis, startPrivateRedis, tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { easel, makeTempDir, startEasel, startSim, waitWhileRunning } from "./export-helpers.js";
+import { easel, startEasel, startSim, waitWhileRunning } from "./export-helpers.js";
 
 // `easel sync` with its token record in Redis, and Redis killed mid-run: the run keeps syncing on
 // the token in memory, stops with STORE_UNAVAILABLE (exit 1, resumable) once that token expires
@@ -19,7 +19,6 @@ const db = ["--to", DATABASE_URL, "--schema", schema];
 let sim: CanvasSim;
 let redis: PrivateRedis;
 let home: string;
-let cleanup: () => Promise<void>;
 const pool = await openDatabase(DATABASE_URL);
 
 beforeAll(async () => {
@@ -33,7 +32,7 @@ beforeAll(async () => {
     faults: "slow=500:1.0",
   });
   redis = await startPrivateRedis();
-  ({ dir: home, cleanup } = await makeTempDir());
+  home = tempDir("easel-cli-sync-outage-");
   const migrated = await easel(["sync", "migrate", ...db], {}, home);
   expect(migrated.status, migrated.stderr).toBe(0);
 });
@@ -42,7 +41,6 @@ afterAll(async () => {
   await sim?.close();
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await pool.end();
-  await cleanup?.();
 });
 
 describe("a token store outage mid-sync", () => {
