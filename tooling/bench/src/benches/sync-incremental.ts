@@ -63,7 +63,7 @@ function costUnits(stats: unknown): number | null {
 
 export const syncIncrementalBench: Bench = {
   name: "sync-incremental",
-  issueItem: 17,
+  issueItem: 7,
   title: "Sync: incremental vs full after a day of activity",
   summary:
     "Requests, rows Canvas serves and wall time of `easel sync` after 2% of the submissions changed, incremental (the changes since the high-water mark) next to a full run of the same Canvas state, into the real PostgreSQL.",
