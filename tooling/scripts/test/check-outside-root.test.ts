@@ -39,19 +39,19 @@ describe("check-outside-root", () => {
   it("names every file and line that reaches above the root, and fails", async () => {
     const repo = await repoWith({
       ...INSIDE,
-      "README.md": "# x\nSee [the design](../shared/DESIGN.md).\n",
+      "README.md": "# x\nSee [the design](../beside-the-clone/DESIGN.md).\n",
       "packages/a/test/helpers.ts": `export const V = new URL("${UP(4)}shared/vectors/", import.meta.url);\n`,
       "tooling/scripts/run.sh": `cat "$(dirname "$0")/${UP(3)}shared/x"\n`,
       "packages/a/src/notes.ts": "// see PARENT/shared/vault-api.md\n",
-      "package.json": '{ "scripts": { "x": "node ../shared/x.mjs" } }\n',
+      "package.json": '{ "scripts": { "x": "node ../beside-the-clone/x.mjs" } }\n',
     });
     const result = await run(process.execPath, [CHECK, repo]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain("README.md:2: ../shared/DESIGN.md");
+    expect(result.stderr).toContain("README.md:2: ../beside-the-clone/DESIGN.md");
     expect(result.stderr).toContain(`packages/a/test/helpers.ts:1: ${UP(4)}shared/vectors/`);
     expect(result.stderr).toContain(`tooling/scripts/run.sh:1: ${UP(3)}shared/x`);
     expect(result.stderr).toMatch(/packages\/a\/src\/notes\.ts:1: \/\S+\/shared\/vault-api\.md/);
-    expect(result.stderr).toContain("package.json:1: ../shared/x.mjs");
+    expect(result.stderr).toContain("package.json:1: ../beside-the-clone/x.mjs");
     expect(result.stderr).not.toContain("tsconfig.json");
     expect(result.stderr).not.toContain("docs/ops.md");
   });
