@@ -155,7 +155,12 @@ export class CanvasClient {
     this.auth = this.options.auth;
     this.logger = this.options.logger;
     this.basePath = this.options.baseUrl.pathname.replace(/\/+$/, "");
-    this.pacer = new Pacer(this.options.maxConcurrency, this.options.pacing, this.options.clock);
+    this.pacer = new Pacer(
+      this.options.maxConcurrency,
+      this.options.pacing,
+      this.options.clock,
+      this.options.logger,
+    );
     // A Pool is bound to one origin: a request elsewhere (with our token) is impossible by construction.
     this.pool = new Pool(this.options.baseUrl.origin, {
       connections: this.options.maxConcurrency,

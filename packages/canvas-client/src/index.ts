@@ -1,4 +1,12 @@
 export {
+  type BudgetGrant,
+  type BudgetModel,
+  type BudgetOutcome,
+  type BudgetRequest,
+  RATE_LIMIT_BUDGET_UNAVAILABLE,
+  type RateLimitBudget,
+} from "./budget.js";
+export {
   CanvasClient,
   type CanvasClientStats,
   type CanvasPage,

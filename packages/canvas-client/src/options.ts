@@ -1,5 +1,6 @@
 import type { TokenProvider } from "@easel/auth";
 import { type Clock, systemClock } from "@easel/clock";
+import type { RateLimitBudget } from "./budget.js";
 import { type CanvasLogger, silentLogger } from "./logger.js";
 import type { PacingSettings } from "./pacer.js";
 import { staticTokenProvider } from "./static-token.js";
@@ -60,6 +61,14 @@ export interface PacingOptions {
   upFrontCost?: number;
   /** Canvas's high-water mark (`hwm`): what a fresh bucket reports as remaining. @default 600 */
   bucketSize?: number;
+  /**
+   * A budget shared with every other process using the same token (e.g. `@easel/rate-limit-redis`):
+   * Canvas's bucket is per token, so processes that each pace on their own answers overfill it
+   * together. With a budget they pace on one view; if it is unreachable, this client paces on its
+   * own view and logs one warning (code `RATE_LIMIT_BUDGET_UNAVAILABLE`).
+   * @default undefined (this process's view only)
+   */
+  budget?: RateLimitBudget;
 }
 
 export interface CanvasClientOptions {
@@ -146,6 +155,20 @@ function optionalNumber(name: string, value: unknown, min: number): number | und
   return value === undefined ? undefined : numberOption(name, value, 0, min);
 }
 
+function budgetOption(value: unknown): RateLimitBudget | undefined {
+  if (value === undefined) return undefined;
+  const budget = value as Partial<RateLimitBudget> | null;
+  if (
+    typeof budget !== "object" ||
+    budget === null ||
+    typeof budget.acquire !== "function" ||
+    typeof budget.release !== "function"
+  ) {
+    throw invalid("pacing.budget", "a RateLimitBudget ({ acquire, release })", value);
+  }
+  return budget as RateLimitBudget;
+}
+
 function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "");
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -224,6 +247,7 @@ export function normalizeOptions(options: CanvasClientOptions): NormalizedOption
     leakPerSecond: numberOption("pacing.leakPerSecond", pacingInput.leakPerSecond, 10, 0.001),
     upFrontCost: numberOption("pacing.upFrontCost", pacingInput.upFrontCost, 50, 0),
     bucketSize: numberOption("pacing.bucketSize", pacingInput.bucketSize, 600, 1),
+    budget: budgetOption(pacingInput.budget),
   };
 
   const clock = options.clock ?? systemClock;

@@ -1,4 +1,11 @@
 import type { Clock } from "@easel/clock";
+import {
+  type BudgetModel,
+  type BudgetOutcome,
+  RATE_LIMIT_BUDGET_UNAVAILABLE,
+  type RateLimitBudget,
+} from "./budget.js";
+import { type CanvasLogger, silentLogger } from "./logger.js";
 
 /** Normalised pacing settings (see `PacingOptions` in options.ts for the documentation). */
 export interface PacingSettings {
@@ -10,6 +17,8 @@ export interface PacingSettings {
   /** Extra caps, only when the caller set them (the bucket model needs neither). */
   serializeBelow: number | undefined;
   pauseBelow: number | undefined;
+  /** Shared with the other processes on the same token (see `PacingOptions.budget`). */
+  budget?: RateLimitBudget | undefined;
 }
 
 interface Waiter {
@@ -24,6 +33,8 @@ const COST_WEIGHT = 0.2;
 // After a throttle the model was wrong (another client on the same token, a request cost more
 // than expected): keep this much more room per throttle, shrinking again with healthy answers.
 const SLACK_DECAY = 0.95;
+// After the shared budget failed, this long on the local view before asking it again.
+const BUDGET_RETRY_MS = 5_000;
 
 /**
  * Gatekeeper for request starts, driven by a model of Canvas's leaky bucket.
@@ -49,6 +60,11 @@ const SLACK_DECAY = 0.95;
  * A throttled answer proves the bucket was fuller than modelled: the room is cut to what that
  * refusal implies, one request at a time until answers are healthy again (the limit grows back by
  * one per answer), and each throttle adds `upFrontCost` of temporary slack.
+ *
+ * With a shared `budget` (several processes on one token), the budget decides each start instead
+ * of the local model: it sees every process's answers and requests in flight, which this process
+ * alone cannot. The local model is still fed, so when the budget is unreachable the pacer goes on
+ * with it (warning once per outage) and asks the budget again `BUDGET_RETRY_MS` later.
  */
 export class Pacer {
   private active = 0;
@@ -63,11 +79,21 @@ export class Pacer {
   /** Cancels the pending wake-up sleep. */
   private timer: AbortController | undefined;
   private timerAt = 0;
+  private closed = false;
+  /** Grant ids of our requests in flight that the shared budget counts, oldest first. */
+  private readonly sharedIds: string[] = [];
+  /** What the answer being released said (set by `observe`/`throttled`, taken by `release`). */
+  private pendingOutcome: BudgetOutcome | undefined;
+  private asking = false;
+  /** The shared budget is not asked before this time (it failed); 0 = up. */
+  private budgetDownUntil = 0;
+  private budgetWarned = false;
 
   constructor(
     private readonly maxConcurrency: number,
     private readonly settings: PacingSettings,
     private readonly clock: Clock,
+    private readonly logger: CanvasLogger = silentLogger,
   ) {
     this.limit = maxConcurrency;
   }
@@ -75,7 +101,12 @@ export class Pacer {
   /** Resolves when a request may start; the caller must `release()` exactly once afterwards. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.waiters.length === 0 && this.active < this.concurrencyCap() && this.gateDelay() <= 0) {
+    if (
+      !this.sharedUsable(this.clock.now()) &&
+      this.waiters.length === 0 &&
+      this.active < this.concurrencyCap() &&
+      this.gateDelay() <= 0
+    ) {
       this.active++;
       return Promise.resolve();
     }
@@ -97,12 +128,29 @@ export class Pacer {
 
   release(): void {
     this.active--;
+    const id = this.sharedIds.shift();
+    if (id !== undefined && this.settings.budget) {
+      const outcome = this.pendingOutcome ?? {
+        kind: "no-answer",
+        now: this.clock.now(),
+        model: this.model(),
+      };
+      // Sent on the budget's connection before any later acquire, so the order holds.
+      this.settings.budget.release(id, outcome).catch((error: unknown) => this.budgetFailed(error));
+    }
+    this.pendingOutcome = undefined;
     this.pump();
   }
 
   /** Feed the rate-limit headers of a healthy answer (call before `release()`). */
   observe(remaining: number | undefined, cost: number | undefined): void {
     const known = cost !== undefined && cost >= 0;
+    if (this.sharedIds.length > 0) {
+      const now = this.clock.now();
+      this.pendingOutcome = { kind: "answer", now, model: this.model() };
+      if (remaining !== undefined) this.pendingOutcome.remaining = remaining;
+      if (known) this.pendingOutcome.cost = cost;
+    }
     if (known) {
       this.avgCost =
         this.avgCost === undefined ? cost : this.avgCost * (1 - COST_WEIGHT) + cost * COST_WEIGHT;
@@ -134,6 +182,7 @@ export class Pacer {
   throttled(extraDelayMs: number): void {
     if (!this.settings.enabled) return;
     const now = this.clock.now();
+    if (this.sharedIds.length > 0) this.pendingOutcome = { kind: "throttled", now, model: this.model() };
     // Refused means: settled room <= up-front cost of what was in flight, the refused one included.
     const proven = Math.max(1, this.active) * this.settings.upFrontCost;
     this.settled = Math.min(this.settledNow(now) ?? proven, proven);
@@ -162,6 +211,7 @@ export class Pacer {
 
   /** Rejects every waiter (client closed). */
   close(reason: unknown): void {
+    this.closed = true;
     this.timer?.abort();
     this.timer = undefined;
     for (const w of this.waiters.splice(0)) {
@@ -214,6 +264,12 @@ export class Pacer {
 
   private pump(): void {
     while (this.waiters.length > 0 && this.active < this.concurrencyCap()) {
+      const now = this.clock.now();
+      if (this.sharedUsable(now)) {
+        if (this.pauseUntil > now) this.schedule(this.pauseUntil - now);
+        else this.askBudget();
+        return;
+      }
       const delay = this.gateDelay();
       if (delay > 0) {
         if (Number.isFinite(delay)) this.schedule(delay);
@@ -224,6 +280,75 @@ export class Pacer {
       this.active++;
       waiter.resolve();
     }
+  }
+
+  /** The bucket as our settings describe it, with our throttle slack kept free too. */
+  private model(): BudgetModel {
+    const { bucketSize, leakPerSecond, upFrontCost, reserve } = this.settings;
+    return { bucketSize, leakPerSecond, upFrontCost, reserve: reserve + this.slack };
+  }
+
+  private sharedUsable(now: number): boolean {
+    return this.settings.budget !== undefined && this.settings.enabled && now >= this.budgetDownUntil;
+  }
+
+  /** Asks the shared budget for the first waiter's start; one question at a time. */
+  private askBudget(): void {
+    const budget = this.settings.budget;
+    if (this.asking || !budget || this.closed) return;
+    this.asking = true;
+    budget.acquire({ now: this.clock.now(), model: this.model() }).then(
+      (grant) => {
+        this.asking = false;
+        if (this.budgetDownUntil !== 0) {
+          this.budgetDownUntil = 0;
+          this.budgetWarned = false;
+          this.logger.info(
+            { code: "RATE_LIMIT_BUDGET_RESTORED" },
+            "Shared rate-limit budget reachable again; pacing on it",
+          );
+        }
+        if (!grant.granted) {
+          if (!this.closed) this.schedule(Math.max(1, Math.ceil(grant.retryInMs)));
+          return;
+        }
+        const waiter = this.waiters.shift();
+        if (!waiter || this.closed) {
+          // The waiter gave up (aborted) while we asked: hand the room back.
+          budget
+            .release(grant.id, { kind: "no-answer", now: this.clock.now(), model: this.model() })
+            .catch((error: unknown) => this.budgetFailed(error));
+          this.pump();
+          return;
+        }
+        if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener("abort", waiter.onAbort);
+        this.active++;
+        this.sharedIds.push(grant.id);
+        waiter.resolve();
+        this.pump();
+      },
+      (error: unknown) => {
+        this.asking = false;
+        this.budgetFailed(error);
+        this.pump();
+      },
+    );
+  }
+
+  /** The budget is unreachable: local view for a while, and one warning per outage. */
+  private budgetFailed(error: unknown): void {
+    this.budgetDownUntil = this.clock.now() + BUDGET_RETRY_MS;
+    if (this.budgetWarned) return;
+    this.budgetWarned = true;
+    const code = (error as { code?: unknown } | null)?.code;
+    this.logger.warn(
+      {
+        code: RATE_LIMIT_BUDGET_UNAVAILABLE,
+        cause: typeof code === "string" ? code : (error as Error | null)?.name,
+        retryInMs: BUDGET_RETRY_MS,
+      },
+      `Shared rate-limit budget unreachable (${error instanceof Error ? error.message : String(error)}); pacing on this process's own view, which does not see the other processes on the token`,
+    );
   }
 
   private schedule(delay: number): void {

@@ -27,6 +27,7 @@ describe("options are validated once, in the constructor", () => {
     ["pacing.leakPerSecond", { ...base, pacing: { leakPerSecond: 0 } }],
     ["pacing.reserve", { ...base, pacing: { reserve: -1 } }],
     ["pacing.pauseBelow", { ...base, pacing: { pauseBelow: Number.NaN } }],
+    ["pacing.budget", { ...base, pacing: { budget: { acquire: async () => ({ granted: true, id: "x" }) } } }],
     ["logger", { ...base, logger: { info() {} } }],
     ["userAgent", { ...base, userAgent: "a\nb" }],
     ["clock", { ...base, clock: { now: Date.now } }],
