@@ -1,5 +1,5 @@
 import { type AuthLogger, TokenManager } from "@easel/auth";
-import { CanvasClient } from "@easel/canvas-client";
+import { CanvasClient, type CanvasLogger, type RateLimitBudget } from "@easel/canvas-client";
 import { canvasAuthSettings, credentialSource, strategyForRecord } from "@easel/config";
 import type { TokenStore } from "@easel/token-store";
 import type { CanvasFlags } from "../canvas-options.js";
@@ -25,6 +25,11 @@ export interface ConnectOptions {
   maxConcurrency?: number;
   /** Where the once-per-run expiry warning goes. @default process.stderr */
   stderr?: NodeJS.WritableStream;
+  /**
+   * A Redis URL: pace on a rate-limit budget kept there, shared with every other process using the
+   * same credential (Canvas's bucket is per token). @default undefined (this process's view only)
+   */
+  sharedPacing?: string;
 }
 
 /**
@@ -39,12 +44,27 @@ export async function connectCanvas(
   const settings = usage(() => canvasAuthSettings(readEnv(env), flags));
   const { baseUrl } = settings;
   const replay: string[] = flags.baseUrl ? ["--base-url", flags.baseUrl] : [];
-  const build = (auth: ConstructorParameters<typeof CanvasClient>[0]["auth"]) =>
-    usage(() => new CanvasClient({ baseUrl, maxConcurrency: options.maxConcurrency ?? 8, auth }));
+  const stderr = options.stderr ?? process.stderr;
+  let budget: (RateLimitBudget & { close(): Promise<void> }) | undefined;
+  const build = async (auth: ConstructorParameters<typeof CanvasClient>[0]["auth"], identity: string) => {
+    if (options.sharedPacing) budget = await sharedBudget(options.sharedPacing, `${baseUrl}\n${identity}`);
+    return usage(
+      () =>
+        new CanvasClient({
+          baseUrl,
+          maxConcurrency: options.maxConcurrency ?? 8,
+          auth,
+          ...(budget ? { pacing: { budget }, logger: budgetWarningsTo(stderr) } : {}),
+        }),
+    );
+  };
+  const closeBudget = async () => {
+    await budget?.close();
+  };
 
   const source = credentialSource(settings);
   if (source.kind === "access-token") {
-    const client = build(source.token);
+    const client = await build(source.token, `token:${source.token}`);
     const days = expiryWarningDays(flags.expiryWarningDays, env);
     const warning = await bareTokenExpiryWarning(source.token, baseUrl, days);
     if (warning) (options.stderr ?? process.stderr).write(`easel: warning: ${warning}\n`);
@@ -53,7 +73,10 @@ export async function connectCanvas(
       source: "CANVAS_ACCESS_TOKEN",
       flags: replay,
       remedy: "create a new access token in Canvas (Account > Settings) and set CANVAS_ACCESS_TOKEN to it",
-      close: () => client.close(),
+      close: async () => {
+        await client.close();
+        await closeBudget();
+      },
     };
   }
 
@@ -80,7 +103,11 @@ export async function connectCanvas(
           logger: warningsTo(options.stderr ?? process.stderr),
         }),
     );
-    const client = build(manager);
+    // The grant's refresh token outlives each access token; a record without one is its key.
+    const client = await build(
+      manager,
+      record.refresh_token ? `refresh:${record.refresh_token}` : `key:${key}`,
+    );
     const selection: string[] = [];
     if (flags.store) selection.push("--store", redactStoreUri(flags.store));
     if (flags.key) selection.push("--key", flags.key);
@@ -92,13 +119,38 @@ export async function connectCanvas(
       remedy: `run \`${[manager.remedy, ...selection.map(shellQuote)].join(" ")}\``,
       close: async () => {
         await client.close();
+        await closeBudget();
         await store.close();
       },
     };
   } catch (error) {
+    await closeBudget().catch(() => {});
     await store.close().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The budget shared by every process on the credential, in Redis. Keyed by a hash of `identity`
+ * (base URL and token or grant), so Redis never holds the token and other credentials never share.
+ */
+async function sharedBudget(
+  url: string,
+  identity: string,
+): Promise<RateLimitBudget & { close(): Promise<void> }> {
+  const { RedisRateLimitBudget } = await import("@easel/rate-limit-redis");
+  return usage(() => new RedisRateLimitBudget({ url, identity }));
+}
+
+/** The pacer's shared-budget notices (unreachable, back) as one stderr line each. */
+function budgetWarningsTo(stderr: NodeJS.WritableStream): CanvasLogger {
+  const ignore = () => {};
+  const write = (fields: Record<string, unknown>, message?: string) => {
+    if (typeof fields.code === "string" && fields.code.startsWith("RATE_LIMIT_BUDGET")) {
+      stderr.write(`easel: warning: ${message}\n`);
+    }
+  };
+  return { debug: ignore, info: write, warn: write, error: ignore };
 }
 
 /** The token manager's warnings (store unreachable, refresh retried) as one stderr line each. */

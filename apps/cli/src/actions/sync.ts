@@ -26,6 +26,15 @@ function databaseUrl(flags: DatabaseFlags): string {
   return url;
 }
 
+/**
+ * Where the shared rate-limit budget lives: `--shared-pacing URL`, none with `--no-shared-pacing`,
+ * else the queue's Redis when there is a queue (every worker and enqueuer on the token shares it).
+ */
+function sharedPacing(flags: { queue?: string; sharedPacing?: string | false }): string | undefined {
+  if (flags.sharedPacing === false) return undefined;
+  return flags.sharedPacing ?? flags.queue;
+}
+
 /** The course ids a selection names, ascending; listing Canvas for `--all-courses`. */
 async function resolveCourseIds(client: ExportClient, flags: CourseSelectionFlags): Promise<number[]> {
   const courses = checkCourseSelection(flags);
@@ -60,7 +69,10 @@ export async function showRunStatus(runId: number, flags: StatusFlags): Promise<
 
 export async function runSyncCommand(flags: SyncFlags): Promise<void> {
   const url = databaseUrl(flags);
-  const connection = await connectCanvas(flags, { maxConcurrency: Math.max(4, flags.concurrency * 2) });
+  const connection = await connectCanvas(flags, {
+    maxConcurrency: Math.max(4, flags.concurrency * 2),
+    sharedPacing: sharedPacing(flags),
+  });
   const pool = await openDatabase(url, { max: flags.concurrency + 2 });
   try {
     const courseIds = await resolveCourseIds(connection.client, flags);
@@ -68,6 +80,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
       const { runId, enqueued } = await enqueueSync({
         pool,
         queueUrl: flags.queue,
+        queueName: flags.queueName,
         schema: flags.schema,
         courseIds,
         kinds: flags.kinds,
@@ -146,11 +159,16 @@ Run ${runId} stopped; finished courses are committed and the rest untouched.
 
 export async function runWorker(flags: WorkerFlags): Promise<void> {
   const url = databaseUrl(flags);
-  const connection = await connectCanvas(flags, { maxConcurrency: Math.max(4, flags.concurrency * 2) });
+  const shared = sharedPacing(flags);
+  const connection = await connectCanvas(flags, {
+    maxConcurrency: Math.max(4, flags.concurrency * 2),
+    sharedPacing: shared,
+  });
   const pool = await openDatabase(url, { max: flags.concurrency + 2 });
   const worker = startSyncWorker({
     pool,
     queueUrl: flags.queue,
+    queueName: flags.queueName,
     concurrency: flags.concurrency,
     source: canvasCourseSource(connection.client),
     onCourseDone: (job, result) => {
@@ -164,7 +182,10 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
       );
     },
   });
-  process.stderr.write(`easel worker: processing ${flags.concurrency} job(s) at a time; Ctrl-C to stop.\n`);
+  process.stderr.write(
+    `easel worker: processing ${flags.concurrency} job(s) at a time from queue ${flags.queueName}, ` +
+      `${shared ? "pacing on the rate-limit budget shared in Redis" : "pacing on this process's view only"}; Ctrl-C to stop.\n`,
+  );
   await untilSignal();
   await worker.close();
   await pool.end();

@@ -17,11 +17,16 @@ export interface SyncFlags extends CanvasFlags, CourseSelectionFlags, DatabaseFl
   newRun?: boolean;
   full?: boolean;
   queue?: string;
+  queueName: string;
+  /** A Redis URL, `false` for `--no-shared-pacing`, or unset (the queue's Redis with `--queue`). */
+  sharedPacing?: string | false;
   quiet?: boolean;
 }
 
 export interface WorkerFlags extends CanvasFlags, DatabaseFlags {
   queue: string;
+  queueName: string;
+  sharedPacing?: string | false;
   concurrency: number;
 }
 
@@ -40,6 +45,42 @@ function parseKinds(value: string): SyncKind[] {
     }
   }
   return kinds as SyncKind[];
+}
+
+function queueName(value: string): string {
+  // BullMQ refuses ":" in a queue name (it separates the parts of its Redis keys).
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(value)) {
+    throw new InvalidArgumentError("a queue name is 1-100 letters, digits, '.', '_' or '-'.");
+  }
+  return value;
+}
+
+function redisUrl(value: string): string {
+  if (!/^rediss?:\/\//.test(value)) {
+    throw new InvalidArgumentError("expected a redis:// or rediss:// URL, e.g. redis://cache:6379/0.");
+  }
+  return value;
+}
+
+/** `--queue-name` and `--shared-pacing` / `--no-shared-pacing`, on `sync` and `worker` alike. */
+function withQueueOptions(command: Command, sharedDefault: string): Command {
+  return command
+    .addOption(
+      new Option(
+        "--queue-name <name>",
+        "BullMQ queue name (deployments sharing one Redis each need their own)",
+      )
+        .env("EASEL_SYNC_QUEUE_NAME")
+        .argParser(queueName)
+        .default("easel-sync"),
+    )
+    .addOption(
+      new Option(
+        "--shared-pacing <redis-url>",
+        `keep the Canvas rate-limit budget in this Redis, shared by every process on the same token (default: ${sharedDefault})`,
+      ).argParser(redisUrl),
+    )
+    .option("--no-shared-pacing", "pace on this process's own view of the rate limit only");
 }
 
 function withDatabase(command: Command): Command {
@@ -75,6 +116,11 @@ Examples:
   $ easel worker --to postgres://easel@db/warehouse --queue redis://queue:6379 --concurrency 4
   $ easel sync status 42 --to postgres://easel@db/warehouse
 
+Workers on one token share Canvas's rate limit (a leaky bucket per token): with --queue, every
+process paces on one rate-limit budget kept in the queue's Redis (--shared-pacing URL for another
+Redis, --no-shared-pacing to turn it off), so together they stay under the limit instead of each
+filling the bucket on its own. The budget is keyed by a hash of the credential, never the token.
+
 Exit codes: 0 done, 1 some course failed (rerun to resume), 2 usage, 3 re-authorization needed.
 ${CANVAS_AUTH_HELP}`;
 
@@ -87,33 +133,27 @@ export function registerSyncCommands(program: Command): void {
     )
     .addHelpText("after", SYNC_HELP);
 
-  withCanvasOptions(
-    withDatabase(
-      withCourseSelection(sync.command("run", { isDefault: true }), "sync")
-        .description("Sync courses now (the default: `easel sync --to ...` runs this).")
-        .addOption(
-          new Option("--kinds <list>", `comma-separated kinds, from ${SYNC_KINDS.join(",")}`)
-            .argParser(parseKinds)
-            .default([...SYNC_KINDS], "all"),
-        )
-        .option("--concurrency <n>", "courses synced at once", positiveInt("--concurrency"), 4)
-        .option(
-          "--resume <runId>",
-          "resume this run (default: the latest unfinished run of the same courses)",
-          positiveInt("--resume"),
-        )
-        .option("--new-run", "start a new run even if an earlier one is unfinished")
-        .option(
-          "--full",
-          "fetch every submission (the weekly sweep); by default a course synced before fetches only what changed",
-        )
-        .option(
-          "--queue <redis-url>",
-          "enqueue one job per course for `easel worker` instead of syncing here",
-        )
-        .option("--quiet", "no progress and no summary; only errors"),
-    ),
-  )
+  const run = withCourseSelection(sync.command("run", { isDefault: true }), "sync")
+    .description("Sync courses now (the default: `easel sync --to ...` runs this).")
+    .addOption(
+      new Option("--kinds <list>", `comma-separated kinds, from ${SYNC_KINDS.join(",")}`)
+        .argParser(parseKinds)
+        .default([...SYNC_KINDS], "all"),
+    )
+    .option("--concurrency <n>", "courses synced at once", positiveInt("--concurrency"), 4)
+    .option(
+      "--resume <runId>",
+      "resume this run (default: the latest unfinished run of the same courses)",
+      positiveInt("--resume"),
+    )
+    .option("--new-run", "start a new run even if an earlier one is unfinished")
+    .option(
+      "--full",
+      "fetch every submission (the weekly sweep); by default a course synced before fetches only what changed",
+    )
+    .option("--queue <redis-url>", "enqueue one job per course for `easel worker` instead of syncing here");
+  withCanvasOptions(withDatabase(withQueueOptions(run, "the --queue Redis with --queue, else off")))
+    .option("--quiet", "no progress and no summary; only errors")
     .addHelpText("after", SYNC_HELP)
     .action(async (flags: SyncFlags) => (await import("../actions/sync.js")).runSyncCommand(flags));
 
@@ -142,16 +182,22 @@ Examples:
       (await import("../actions/sync.js")).showRunStatus(runId, flags),
     );
 
-  withCanvasOptions(withDatabase(program.command("worker")))
-    .description("Process sync jobs from the queue until stopped (SIGTERM/SIGINT finish the current jobs).")
-    .requiredOption("--queue <redis-url>", "the Redis that `easel sync --queue` enqueued to")
-    .option("--concurrency <n>", "jobs processed at once by this process", positiveInt("--concurrency"), 2)
+  withQueueOptions(
+    withCanvasOptions(withDatabase(program.command("worker")))
+      .description("Process sync jobs from the queue until stopped (SIGTERM/SIGINT finish the current jobs).")
+      .requiredOption("--queue <redis-url>", "the Redis that `easel sync --queue` enqueued to")
+      .option("--concurrency <n>", "jobs processed at once by this process", positiveInt("--concurrency"), 2),
+    "the --queue Redis",
+  )
     .addHelpText(
       "after",
       `
 Run as many workers as you like, on any machines that share the queue, the database and the token
 store (Redis or Vault): each course is synced exactly once per run, and the fleet refreshes the
-Canvas token once per expiry.
+Canvas token once per expiry. Workers pace on one rate-limit budget in the queue's Redis, so
+together they stay under Canvas's limit for the token (its leaky bucket: 600 units, leaking 10 a
+second) instead of each filling it; if that Redis stops answering, each worker paces on its own
+view and says so once. More workers add speed until Canvas's leak rate is the limit.
 
 Example:
   $ EASEL_TOKEN_STORE=redis://cache:6379 easel worker --to postgres://easel@db/warehouse \\

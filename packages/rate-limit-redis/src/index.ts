@@ -1,0 +1,7 @@
+export {
+  budgetKey,
+  RateLimitBudgetOptionsError,
+  RateLimitBudgetUnavailableError,
+  RedisRateLimitBudget,
+  type RedisRateLimitBudgetOptions,
+} from "./budget.js";

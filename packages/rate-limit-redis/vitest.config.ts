@@ -1,0 +1,3 @@
+import { easelVitestConfig } from "@easel/tooling/vitest";
+
+export default easelVitestConfig();
