@@ -47,6 +47,21 @@ interface FleetRun {
   workerStderr: string[];
 }
 
+describe("easel worker's queue flags", () => {
+  it.each([
+    [["--shared-pacing", "http://cache:6379"], /--shared-pacing.*expected a redis:\/\/ or rediss:\/\/ URL/],
+    [["--queue-name", "a:b"], /--queue-name.*letters, digits/],
+  ])("refuses %j with a usage error naming the flag and the fix", async (flags, message) => {
+    const result = await easel(
+      ["worker", "--to", DATABASE_URL, "--queue", `${REDIS_URL}/0`, ...flags],
+      {},
+      home,
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
+
 describe.skipIf(!redisUp)(`${WORKERS} easel workers on one token`, () => {
   let sim: CanvasSim;
   beforeAll(async () => {

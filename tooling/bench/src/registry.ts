@@ -5,6 +5,7 @@ import { refreshStormBench } from "./benches/refresh-storm.js";
 import { requestsPerQueryBench } from "./benches/requests-per-query.js";
 import { syncIncrementalBench } from "./benches/sync-incremental.js";
 import { throttleBench } from "./benches/throttle.js";
+import { workersBench } from "./benches/workers.js";
 import type { Bench } from "./harness.js";
 
 /** Every benchmark, in the order `pnpm bench` runs them and RESULTS.md lists them. */
@@ -16,6 +17,7 @@ export const BENCHES: readonly Bench[] = [
   gatewayLoadBench,
   fernetStoresBench,
   syncIncrementalBench,
+  workersBench,
 ];
 
 export function findBench(name: string): Bench | undefined {
