@@ -1,5 +1,6 @@
 import { ManualClock } from "@easel/clock";
 import { describe, expect, it } from "vitest";
+import type { BudgetGrant, BudgetOutcome, BudgetRequest, RateLimitBudget } from "../src/budget.js";
 import { Pacer, type PacingSettings } from "../src/pacer.js";
 
 // Canvas's own bucket: 600 high-water mark, 50 up front, 10 a second.
@@ -147,5 +148,101 @@ describe("Pacer", () => {
     await settle();
     expect(waiting.error).toBe(reason);
     expect(clock.sleeping).toBe(0);
+  });
+});
+
+/**
+ * A budget in memory, as another process would see it through Redis: it records what the pacer
+ * tells it, grants while `open`, answers "wait" otherwise, and rejects while `down`.
+ */
+class RecordingBudget implements RateLimitBudget {
+  open = true;
+  down = false;
+  asked = 0;
+  granted = 0;
+  readonly released: Array<{ id: string; outcome: BudgetOutcome }> = [];
+
+  async acquire(_request: BudgetRequest): Promise<BudgetGrant> {
+    this.asked++;
+    if (this.down) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "TEST_DOWN" });
+    if (!this.open) return { granted: false, retryInMs: 100 };
+    return { granted: true, id: `g${this.granted++}` };
+  }
+
+  async release(id: string, outcome: BudgetOutcome): Promise<void> {
+    if (this.down) throw new Error("connect ECONNREFUSED 127.0.0.1:1");
+    this.released.push({ id, outcome });
+  }
+}
+
+describe("Pacer with a shared budget", () => {
+  function shared(budget: RecordingBudget, maxConcurrency = 4) {
+    const clock = new ManualClock(Date.parse("2026-03-01T12:00:00Z"));
+    const warnings: Array<Record<string, unknown>> = [];
+    const ignore = () => {};
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      warn: (f: Record<string, unknown>) => warnings.push(f),
+      error: ignore,
+    };
+    const pacer = new Pacer(maxConcurrency, { ...CANVAS, budget }, clock, logger);
+    return { clock, pacer, warnings };
+  }
+
+  it("starts only what the budget grants, and hands each answer's headers back with the grant", async () => {
+    const budget = new RecordingBudget();
+    const { clock, pacer } = shared(budget);
+    await pacer.acquire();
+    budget.open = false;
+    const next = track(pacer.acquire());
+    await settle();
+    expect(next.started).toBe(false);
+    pacer.observe(420.5, 1.25);
+    pacer.release();
+    expect(budget.released).toEqual([
+      {
+        id: "g0",
+        outcome: {
+          kind: "answer",
+          now: clock.now(),
+          model: { bucketSize: 600, leakPerSecond: 10, upFrontCost: 50, reserve: 0 },
+          remaining: 420.5,
+          cost: 1.25,
+        },
+      },
+    ]);
+    // The budget said "wait 100 ms" (on the injected clock), then grants.
+    budget.open = true;
+    await clock.untilSleeping();
+    await clock.advance(100);
+    await settle();
+    expect(next.started).toBe(true);
+    pacer.throttled(0);
+    pacer.release();
+    expect(budget.released[1]).toMatchObject({ id: "g1", outcome: { kind: "throttled" } });
+  });
+
+  it("budget unreachable: paces on its own view with one warning, and asks the budget again 5 s later", async () => {
+    const budget = new RecordingBudget();
+    const { clock, pacer, warnings } = shared(budget);
+    budget.down = true;
+    for (let i = 0; i < 3; i++) {
+      await pacer.acquire();
+      pacer.observe(500, 1);
+      pacer.release();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ code: "RATE_LIMIT_BUDGET_UNAVAILABLE", cause: "TEST_DOWN" });
+    // Asked once: the other starts did not wait on a dead budget.
+    expect(budget.asked).toBe(1);
+    budget.down = false;
+    await clock.advance(5_000);
+    await pacer.acquire();
+    expect(budget.asked).toBe(2);
+    expect(budget.granted).toBe(1);
+    pacer.release();
+    expect(budget.released).toMatchObject([{ id: "g0", outcome: { kind: "no-answer" } }]);
+    expect(warnings).toHaveLength(1);
   });
 });
