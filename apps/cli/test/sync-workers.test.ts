@@ -181,8 +181,8 @@ describe.skipIf(!redisUp)(`${WORKERS} easel workers on one token`, () => {
     expect(alone.synced.sort()).toEqual(all.sort());
     expect(alone.workerStderr[0]).toContain("pacing on this process's view only");
     console.log(
-      `shared budget: ${shared.requests} requests, ${shared.throttled} throttled, peak ${shared.peakConcurrency} in flight; ` +
-        `each alone: ${alone.requests} requests, ${alone.throttled} throttled, peak ${alone.peakConcurrency}`,
+      `shared budget: ${shared.requests} requests, ${shared.throttled} throttled, peak ${shared.peakConcurrency} in flight, ${shared.runMs} ms; ` +
+        `each alone: ${alone.requests} requests, ${alone.throttled} throttled, peak ${alone.peakConcurrency}, ${alone.runMs} ms`,
     );
     expect(alone.throttled).toBeGreaterThan(0);
   }, 300_000);
