@@ -7,6 +7,11 @@ import { EXPORT_OUTPUT_FAILED, ExportError } from "./errors.js";
 export interface OutputTarget {
   /** Bytes written so far (for a resumed file: including what the earlier run kept). */
   readonly position: number;
+  /**
+   * True when `write` may keep `data` after it resolves (a stream queues it): the caller must
+   * not reuse that buffer. False for a file, which is done with `data` once `write` resolves.
+   */
+  readonly keepsData: boolean;
   write(data: Buffer): Promise<void>;
   /** Cuts the output back to `length` bytes; false when the target cannot (a stream). */
   truncate(length: number): Promise<boolean>;
@@ -17,6 +22,7 @@ export interface OutputTarget {
 
 /** The partial file, written at explicit positions so `position` is exactly what is on disk. */
 export class FileOutput implements OutputTarget {
+  readonly keepsData = false;
   readonly #handle: FileHandle;
   #position: number;
 
@@ -83,6 +89,7 @@ export class FileOutput implements OutputTarget {
 
 /** A caller's stream (stdout, a socket): honours backpressure; cannot take bytes back. */
 export class StreamOutput implements OutputTarget {
+  readonly keepsData = true;
   readonly #stream: Writable;
   #position = 0;
   #failure: Error | undefined;
@@ -169,10 +176,14 @@ export class Spool {
   async copyTo(output: OutputTarget): Promise<void> {
     if (!this.#handle || this.#length === 0) return;
     let position = 0;
+    // One chunk buffer for the whole copy when the output is done with it once written (a file);
+    // a fresh one per chunk for a stream, which may still hold the previous one. A buffer per
+    // chunk that outlives a young-generation GC (a slow disk) piles up as RSS until a full GC.
+    const reusable = output.keepsData ? undefined : Buffer.allocUnsafe(Math.min(COPY_CHUNK, this.#length));
     while (position < this.#length) {
-      // A fresh buffer per chunk: a stream output may still hold the previous one.
-      const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, this.#length - position));
-      const { bytesRead } = await this.#handle.read(chunk, 0, chunk.length, position);
+      const size = Math.min(COPY_CHUNK, this.#length - position);
+      const chunk = reusable ?? Buffer.allocUnsafe(size);
+      const { bytesRead } = await this.#handle.read(chunk, 0, size, position);
       if (bytesRead === 0) {
         throw new ExportError(
           EXPORT_OUTPUT_FAILED,
