@@ -172,17 +172,19 @@ export class Spool {
     }
   }
 
-  /** Appends everything spooled so far to `output`, in bounded chunks. */
-  async copyTo(output: OutputTarget): Promise<void> {
+  /**
+   * Appends everything spooled so far to `output`, in bounded chunks. `buffer`, when given, is
+   * the one chunk buffer for the whole copy (only for an output that is done with what it was
+   * given once `write` resolves: a file); otherwise each chunk gets a fresh buffer.
+   */
+  async copyTo(output: OutputTarget, buffer?: Buffer): Promise<void> {
     if (!this.#handle || this.#length === 0) return;
+    if (buffer && output.keepsData) throw new TypeError("copyTo: a stream output may keep the buffer");
     let position = 0;
-    // One chunk buffer for the whole copy when the output is done with it once written (a file);
-    // a fresh one per chunk for a stream, which may still hold the previous one. A buffer per
-    // chunk that outlives a young-generation GC (a slow disk) piles up as RSS until a full GC.
-    const reusable = output.keepsData ? undefined : Buffer.allocUnsafe(Math.min(COPY_CHUNK, this.#length));
     while (position < this.#length) {
-      const size = Math.min(COPY_CHUNK, this.#length - position);
-      const chunk = reusable ?? Buffer.allocUnsafe(size);
+      const size = Math.min(buffer?.length ?? COPY_CHUNK, this.#length - position);
+      // A fresh buffer per chunk for a stream: it may still hold the previous one.
+      const chunk = buffer ?? Buffer.allocUnsafe(size);
       const { bytesRead } = await this.#handle.read(chunk, 0, size, position);
       if (bytesRead === 0) {
         throw new ExportError(

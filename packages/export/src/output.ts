@@ -57,6 +57,7 @@ export class ExportOutput {
   /** Set for a file export: where its partial, checkpoint and spools live. */
   readonly paths: ExportPaths | undefined;
   readonly #spoolDir: string;
+  readonly #buffers: Buffer[] = [];
   /** A file export's exclusive hold on its paths, given up by `commit` and `abandon`. */
   readonly #lock: OutputLock | undefined;
 
@@ -145,6 +146,20 @@ export class ExportOutput {
   }
 
   /**
+   * A write buffer of `WRITE_BUFFER_BYTES`, from those courses gave back: a run holds about as
+   * many as courses run at once, not one per course. (Fresh memory costs page faults on first
+   * use, which on a small VM is milliseconds per buffer.)
+   */
+  takeBuffer(): Buffer {
+    return this.#buffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  }
+
+  /** Gives back a buffer nothing refers to any more (never one a stream was given). */
+  giveBack(buffer: Buffer): void {
+    if (buffer.length === WRITE_BUFFER_BYTES) this.#buffers.push(buffer);
+  }
+
+  /**
    * Makes the output final: synced and closed; a file export loses its checkpoint, then its
    * partial file takes the output's name.
    */
@@ -229,13 +244,16 @@ export class CourseOutput {
         return;
       }
     }
-    this.#buffer ??= Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    this.#buffer ??= this.#output.takeBuffer();
     this.#used += this.#buffer.write(text, this.#used, "utf8");
   }
 
   /** Writes out whatever is still pending (the course has no more rows). */
   async end(): Promise<void> {
-    await this.#lock.run(() => this.#flush());
+    await this.#lock.run(async () => {
+      await this.#flush();
+      this.#releaseBuffer();
+    });
   }
 
   /** The course's turn has come: copies its spool to the output; later rows go there directly. */
@@ -255,6 +273,7 @@ export class CourseOutput {
   async undo(): Promise<boolean> {
     return this.#lock.run(async () => {
       this.#used = 0;
+      this.#releaseBuffer();
       await this.discardSpool();
       const target = this.#output.target;
       if (this.#direct && target.position > this.#startOffset) {
@@ -280,6 +299,12 @@ export class CourseOutput {
     await this.#writeOut(data);
   }
 
+  #releaseBuffer(): void {
+    const buffer = this.#buffer;
+    this.#buffer = undefined;
+    if (buffer) this.#output.giveBack(buffer);
+  }
+
   async #writeOut(data: Buffer): Promise<void> {
     await wrapOutput(async () => {
       if (this.#direct) {
@@ -296,7 +321,13 @@ export class CourseOutput {
     if (!spool) return;
     this.#spool = undefined;
     await wrapOutput(async () => {
-      await spool.copyTo(this.#output.target);
+      const target = this.#output.target;
+      const chunk = target.keepsData ? undefined : this.#output.takeBuffer();
+      try {
+        await spool.copyTo(target, chunk);
+      } finally {
+        if (chunk) this.#output.giveBack(chunk);
+      }
       await spool.discard();
     });
   }

@@ -39,13 +39,15 @@ describe("spool copies (several chunks)", () => {
 
     const file = await FileOutput.create(join(dir, "out.ndjson"), 0o600);
     expect(file.keepsData).toBe(false);
-    await spool.copyTo(file);
+    // One 100,000-byte buffer for the whole copy: seven chunks through it.
+    await spool.copyTo(file, Buffer.alloc(100_000));
     await file.close();
     expect((await readFile(join(dir, "out.ndjson"))).equals(data)).toBe(true);
 
     const { stream, bytes } = keepingStream();
     const output = new StreamOutput(stream);
     expect(output.keepsData).toBe(true);
+    await expect(spool.copyTo(output, Buffer.alloc(100_000))).rejects.toThrow(/may keep the buffer/);
     await spool.copyTo(output);
     expect(bytes().equals(data)).toBe(true);
     await spool.discard();
