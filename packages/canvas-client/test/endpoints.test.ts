@@ -135,6 +135,46 @@ describe("typed endpoint groups against the simulator", () => {
     expect((refused as CanvasBadRequestError).canvasMessages).toEqual(["too many students"]);
   });
 
+  it("submissions.forStudentsPages: forStudents a page at a time, also through a four-member wrapper", async () => {
+    // Course 3: 240 students x 5 assignments = 1,200 submissions, 12 pages of 100.
+    const flat = await all(canvas.submissions.forStudents(3, { studentIds: "all" }));
+    expect(flat).toHaveLength(1200);
+    sim.resetStats();
+    const pages = await all(canvas.submissions.forStudentsPages(3, { studentIds: "all" }));
+    expect(pages.map((p) => p.length)).toEqual(Array(12).fill(100));
+    expect(pages.flat()).toEqual(flat);
+    expect(sim.stats().requests.byRoute[SUBMISSIONS]).toBe(12);
+
+    // Explicit ids in two chunks (100 + 30 students x 5): pages follow the chunks, none empty.
+    const studentIds = sim.data.studentIds(3).slice(0, 130);
+    const chunked = await all(canvas.submissions.forStudentsPages(3, { studentIds }));
+    expect(chunked.map((p) => p.length)).toEqual([100, 100, 100, 100, 100, 100, 50]);
+    expect(chunked.flat()).toEqual(await all(canvas.submissions.forStudents(3, { studentIds })));
+
+    const grouped = await all(canvas.submissions.forStudentsPages(3, { studentIds: "all", grouped: true }));
+    expect(grouped.map((p) => p.length)).toEqual([100, 100, 40]);
+    expect(grouped.flat().map((g) => g.user_id)).toEqual(sim.data.studentIds(3));
+
+    // A transport without `pages` (a wrapper of the four members): the same items, in batches of at
+    // most 100, every list through the wrapper's paginate.
+    const lists: string[] = [];
+    const wrapper: CanvasTransport = {
+      request: canvas.request.bind(canvas),
+      paginate: (path, query, options) => {
+        lists.push(path);
+        return canvas.paginate(path, query, options);
+      },
+      resolve: canvas.resolve.bind(canvas),
+      options: canvas.options,
+    };
+    const viaWrapper = await all(
+      canvasEndpoints(wrapper).submissions.forStudentsPages(3, { studentIds: "all" }),
+    );
+    expect(viaWrapper.map((p) => p.length)).toEqual(Array(12).fill(100));
+    expect(viaWrapper.flat()).toEqual(flat);
+    expect(lists).toEqual(["/api/v1/courses/3/students/submissions"]);
+  });
+
   it("submissions.forAssignment and analytics.studentSummaries (404 once analytics is off)", async () => {
     const assignmentId = sim.data.assignments(3)[1]!.id;
     const subs = await all(canvas.submissions.forAssignment(3, assignmentId));

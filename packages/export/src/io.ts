@@ -7,6 +7,11 @@ import { EXPORT_OUTPUT_FAILED, ExportError } from "./errors.js";
 export interface OutputTarget {
   /** Bytes written so far (for a resumed file: including what the earlier run kept). */
   readonly position: number;
+  /**
+   * True when `write` may keep `data` after it resolves (a stream queues it): the caller must
+   * not reuse that buffer. False for a file, which is done with `data` once `write` resolves.
+   */
+  readonly keepsData: boolean;
   write(data: Buffer): Promise<void>;
   /** Cuts the output back to `length` bytes; false when the target cannot (a stream). */
   truncate(length: number): Promise<boolean>;
@@ -17,6 +22,7 @@ export interface OutputTarget {
 
 /** The partial file, written at explicit positions so `position` is exactly what is on disk. */
 export class FileOutput implements OutputTarget {
+  readonly keepsData = false;
   readonly #handle: FileHandle;
   #position: number;
 
@@ -83,6 +89,7 @@ export class FileOutput implements OutputTarget {
 
 /** A caller's stream (stdout, a socket): honours backpressure; cannot take bytes back. */
 export class StreamOutput implements OutputTarget {
+  readonly keepsData = true;
   readonly #stream: Writable;
   #position = 0;
   #failure: Error | undefined;
@@ -165,14 +172,20 @@ export class Spool {
     }
   }
 
-  /** Appends everything spooled so far to `output`, in bounded chunks. */
-  async copyTo(output: OutputTarget): Promise<void> {
+  /**
+   * Appends everything spooled so far to `output`, in bounded chunks. `buffer`, when given, is
+   * the one chunk buffer for the whole copy (only for an output that is done with what it was
+   * given once `write` resolves: a file); otherwise each chunk gets a fresh buffer.
+   */
+  async copyTo(output: OutputTarget, buffer?: Buffer): Promise<void> {
     if (!this.#handle || this.#length === 0) return;
+    if (buffer && output.keepsData) throw new TypeError("copyTo: a stream output may keep the buffer");
     let position = 0;
     while (position < this.#length) {
-      // A fresh buffer per chunk: a stream output may still hold the previous one.
-      const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, this.#length - position));
-      const { bytesRead } = await this.#handle.read(chunk, 0, chunk.length, position);
+      const size = Math.min(buffer?.length ?? COPY_CHUNK, this.#length - position);
+      // A fresh buffer per chunk for a stream: it may still hold the previous one.
+      const chunk = buffer ?? Buffer.allocUnsafe(size);
+      const { bytesRead } = await this.#handle.read(chunk, 0, size, position);
       if (bytesRead === 0) {
         throw new ExportError(
           EXPORT_OUTPUT_FAILED,

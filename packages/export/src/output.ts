@@ -16,8 +16,16 @@ import { FileOutput, type OutputTarget, removeQuietly, Spool, StreamOutput, wrap
 import { checkExportOutput, OutputLock } from "./output-lock.js";
 import { Serial } from "./serial.js";
 
-/** Text is turned into bytes and written in pieces of about this many UTF-16 units. */
-const FLUSH_CHARS = 64 * 1024;
+/**
+ * Each course encodes its rows into a write buffer of this many bytes and writes it out when the
+ * next piece of text might not fit: big writes (few syscalls), and one buffer reused for the whole
+ * course when the target is a file. Text is encoded as soon as it arrives, so row strings die
+ * young instead of piling up in the old generation while they wait for a flush.
+ */
+export const WRITE_BUFFER_BYTES = 256 * 1024;
+
+/** The most UTF-8 bytes one UTF-16 code unit can take (a lone surrogate is written as U+FFFD). */
+const MAX_BYTES_PER_UNIT = 3;
 
 /** Where the export goes, as the caller asked. */
 export interface OutputPlan {
@@ -49,6 +57,7 @@ export class ExportOutput {
   /** Set for a file export: where its partial, checkpoint and spools live. */
   readonly paths: ExportPaths | undefined;
   readonly #spoolDir: string;
+  readonly #buffers: Buffer[] = [];
   /** A file export's exclusive hold on its paths, given up by `commit` and `abandon`. */
   readonly #lock: OutputLock | undefined;
 
@@ -137,6 +146,20 @@ export class ExportOutput {
   }
 
   /**
+   * A write buffer of `WRITE_BUFFER_BYTES`, from those courses gave back: a run holds about as
+   * many as courses run at once, not one per course. (Fresh memory costs page faults on first
+   * use, which on a small VM is milliseconds per buffer.)
+   */
+  takeBuffer(): Buffer {
+    return this.#buffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  }
+
+  /** Gives back a buffer nothing refers to any more (never one a stream was given). */
+  giveBack(buffer: Buffer): void {
+    if (buffer.length === WRITE_BUFFER_BYTES) this.#buffers.push(buffer);
+  }
+
+  /**
    * Makes the output final: synced and closed; a file export loses its checkpoint, then its
    * partial file takes the output's name.
    */
@@ -193,8 +216,9 @@ export class CourseOutput {
   #direct = false;
   /** Output position where this course's bytes start (valid once `#direct`). */
   #startOffset = 0;
-  /** Serialized rows not yet written anywhere (at most ~FLUSH_CHARS). */
-  #pending = "";
+  /** Serialized rows, encoded, not yet written anywhere: `#buffer[0, #used)`. */
+  #buffer: Buffer | undefined;
+  #used = 0;
   #spool: Spool | undefined;
 
   constructor(courseId: number, output: ExportOutput) {
@@ -209,13 +233,27 @@ export class CourseOutput {
   }
 
   async append(text: string): Promise<void> {
-    this.#pending += text;
-    if (this.#pending.length >= FLUSH_CHARS) await this.#lock.run(() => this.#flush());
+    if (text.length === 0) return;
+    const room = WRITE_BUFFER_BYTES - this.#used;
+    if (text.length * MAX_BYTES_PER_UNIT > room) {
+      if (this.#used > 0) await this.#lock.run(() => this.#flush());
+      if (text.length * MAX_BYTES_PER_UNIT > WRITE_BUFFER_BYTES) {
+        // Larger than the buffer could ever hold: written as is.
+        const data = Buffer.from(text, "utf8");
+        await this.#lock.run(() => this.#writeOut(data));
+        return;
+      }
+    }
+    this.#buffer ??= this.#output.takeBuffer();
+    this.#used += this.#buffer.write(text, this.#used, "utf8");
   }
 
   /** Writes out whatever is still pending (the course has no more rows). */
   async end(): Promise<void> {
-    await this.#lock.run(() => this.#flush());
+    await this.#lock.run(async () => {
+      await this.#flush();
+      this.#releaseBuffer();
+    });
   }
 
   /** The course's turn has come: copies its spool to the output; later rows go there directly. */
@@ -234,7 +272,8 @@ export class CourseOutput {
    */
   async undo(): Promise<boolean> {
     return this.#lock.run(async () => {
-      this.#pending = "";
+      this.#used = 0;
+      this.#releaseBuffer();
       await this.discardSpool();
       const target = this.#output.target;
       if (this.#direct && target.position > this.#startOffset) {
@@ -251,9 +290,22 @@ export class CourseOutput {
   }
 
   async #flush(): Promise<void> {
-    if (this.#pending.length === 0) return;
-    const data = Buffer.from(this.#pending, "utf8");
-    this.#pending = "";
+    const buffer = this.#buffer;
+    if (!buffer || this.#used === 0) return;
+    const data = buffer.subarray(0, this.#used);
+    this.#used = 0;
+    // A stream may hold on to what it was given: it keeps this buffer, the course starts a new one.
+    if (this.#direct && this.#output.target.keepsData) this.#buffer = undefined;
+    await this.#writeOut(data);
+  }
+
+  #releaseBuffer(): void {
+    const buffer = this.#buffer;
+    this.#buffer = undefined;
+    if (buffer) this.#output.giveBack(buffer);
+  }
+
+  async #writeOut(data: Buffer): Promise<void> {
     await wrapOutput(async () => {
       if (this.#direct) {
         await this.#output.target.write(data);
@@ -269,7 +321,13 @@ export class CourseOutput {
     if (!spool) return;
     this.#spool = undefined;
     await wrapOutput(async () => {
-      await spool.copyTo(this.#output.target);
+      const target = this.#output.target;
+      const chunk = target.keepsData ? undefined : this.#output.takeBuffer();
+      try {
+        await spool.copyTo(target, chunk);
+      } finally {
+        if (chunk) this.#output.giveBack(chunk);
+      }
       await spool.discard();
     });
   }

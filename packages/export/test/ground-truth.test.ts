@@ -6,6 +6,7 @@ import type { CanvasSim } from "@easel/canvas-sim";
 import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { columnsOf, EXPORT_KINDS, exportCourses, rowsForCourse } from "../src/index.js";
+import { rowBatchesForCourse } from "../src/kinds.js";
 import { asFormat, clientFor, expectedRows, parseExport, startSim } from "./helpers.js";
 
 let sim: CanvasSim;
@@ -93,6 +94,21 @@ describe("rowsForCourse", () => {
     // 40 students x 6 assignments = 240 submissions: 3 pages of 100.
     expect(count).toBe(240);
     expect(sim.stats().requests.total).toBe(3);
+  });
+
+  it("rowBatchesForCourse: the same rows, a Canvas page per batch for submissions, one row each otherwise", async () => {
+    for (const kind of EXPORT_KINDS) {
+      const rows = [];
+      for await (const row of rowsForCourse(client, kind, 3)) rows.push(row);
+      const batches = [];
+      for await (const batch of rowBatchesForCourse(client, kind, 3)) batches.push(batch);
+      expect(batches.flat()).toEqual(rows);
+      // 40 students x 6 assignments = 240 submissions: pages of 100, 100 and 40.
+      expect(batches.map((b) => b.length)).toEqual(
+        kind === "submissions" ? [100, 100, 40] : rows.map(() => 1),
+      );
+    }
+    expect(() => rowBatchesForCourse(client, "submissions", 0)).toThrow(/courseId/);
   });
 
   it("attendance is empty-valued for a course without a Roll Call assignment", async () => {

@@ -1,7 +1,8 @@
 /**
  * The same export with @kth/canvas-api, written the way its README shows (`new CanvasApi(url,
  * token)`, `listItems`, default throttling), with `per_page=100` so both make the same requests, the same course
- * concurrency, the same columns, and a write stream that respects backpressure.
+ * concurrency, the same columns, and a write stream that respects backpressure. It walks the form
+ * of the list the job names (`grouped=true` lists students, each with their submissions).
  */
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
@@ -27,6 +28,11 @@ interface CanvasSubmission {
 const job = JSON.parse(process.argv[2]!) as ExportJob;
 const canvas = new CanvasApi(`${job.baseUrl}/api/v1`, process.env.CANVAS_ACCESS_TOKEN!);
 const out = createWriteStream(job.out);
+interface StudentSubmissions {
+  user_id: number;
+  submissions: CanvasSubmission[];
+}
+
 const nullable = <T>(value: T | undefined | null): T | null => value ?? null;
 let rows = 0;
 let bytes = 0;
@@ -34,34 +40,43 @@ const started = performance.now();
 const queue = [...job.courseIds];
 async function worker(): Promise<void> {
   for (let courseId = queue.shift(); courseId !== undefined; courseId = queue.shift()) {
-    const submissions = canvas.listItems(`courses/${courseId}/students/submissions`, {
+    const grouped = job.form === "grouped";
+    const items = canvas.listItems(`courses/${courseId}/students/submissions`, {
       student_ids: ["all"],
       per_page: 100,
+      ...(grouped ? { grouped: "true" } : {}),
     });
-    for await (const item of submissions) {
-      const s = item as CanvasSubmission;
-      const line: SubmissionLine = {
-        course_id: courseId,
-        assignment_id: s.assignment_id,
-        user_id: s.user_id,
-        submission_id: s.id,
-        score: nullable(s.score),
-        grade: nullable(s.grade),
-        workflow_state: s.workflow_state,
-        submitted_at: nullable(s.submitted_at),
-        graded_at: nullable(s.graded_at),
-        late: s.late === true,
-        missing: s.missing === true,
-        excused: s.excused === true,
-        seconds_late: nullable(s.seconds_late),
-        attempt: nullable(s.attempt),
-      };
-      const text = `${JSON.stringify(line)}\n`;
-      rows++;
-      bytes += Buffer.byteLength(text);
-      if (!out.write(text)) await once(out, "drain");
+    for await (const item of items) {
+      const list = grouped ? (item as StudentSubmissions).submissions : [item as CanvasSubmission];
+      for (const s of list) {
+        if (!writeRow(courseId, s)) await once(out, "drain");
+      }
     }
   }
+}
+
+/** Writes one row; false when the stream asks to wait for "drain". */
+function writeRow(courseId: number, s: CanvasSubmission): boolean {
+  const line: SubmissionLine = {
+    course_id: courseId,
+    assignment_id: s.assignment_id,
+    user_id: s.user_id,
+    submission_id: s.id,
+    score: nullable(s.score),
+    grade: nullable(s.grade),
+    workflow_state: s.workflow_state,
+    submitted_at: nullable(s.submitted_at),
+    graded_at: nullable(s.graded_at),
+    late: s.late === true,
+    missing: s.missing === true,
+    excused: s.excused === true,
+    seconds_late: nullable(s.seconds_late),
+    attempt: nullable(s.attempt),
+  };
+  const text = `${JSON.stringify(line)}\n`;
+  rows++;
+  bytes += Buffer.byteLength(text);
+  return out.write(text);
 }
 await Promise.all(Array.from({ length: job.concurrency }, () => worker()));
 out.end();
