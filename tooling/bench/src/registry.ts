@@ -1,6 +1,7 @@
 import { exportBench } from "./benches/export.js";
 import { fernetStoresBench } from "./benches/fernet-stores.js";
 import { gatewayLoadBench } from "./benches/gateway-load.js";
+import { gatewayScaleBench } from "./benches/gateway-scale.js";
 import { refreshStormBench } from "./benches/refresh-storm.js";
 import { requestsPerQueryBench } from "./benches/requests-per-query.js";
 import { syncIncrementalBench } from "./benches/sync-incremental.js";
@@ -16,6 +17,7 @@ export const BENCHES: readonly Bench[] = [
   gatewayLoadBench,
   fernetStoresBench,
   syncIncrementalBench,
+  gatewayScaleBench,
 ];
 
 export function findBench(name: string): Bench | undefined {
