@@ -139,6 +139,7 @@ export function createGateway(input: GatewayOptions): Gateway {
         backend: shared,
         ttlMs: options.listCache.ttlMs,
         maxRows: options.listCache.maxRows,
+        maxEntries: options.listCache.maxEntries,
       }),
     onLookup: (list, result) => metrics.listCacheLookups.inc({ list, result }),
     onEvict: (reason) => metrics.listCacheEvictions.inc({ reason }),

@@ -9,8 +9,10 @@ export interface SharedListsSettings {
   backend: SharedBackend;
   /** Lifetime of a stored list, counted from the start of its Canvas walk. */
   ttlMs: number;
-  /** A list with more rows is not stored (as in the in-process tier). */
+  /** A list with more rows is not stored (as in the in-process tier); also bounds the local copies. */
   maxRows: number;
+  /** Local decoded copies kept at most (least recently used out). @default 1000 */
+  maxEntries?: number;
   /** Waits and the lock-waiting bound run on it (a ManualClock in tests). @default systemClock */
   clock?: Clock;
   /**
@@ -43,17 +45,40 @@ export function scopeDigest(scope: string): string {
  * generation (by a fetch that started before the change) can never be read again, which is what
  * the in-process tier's `stale` flag does for one process. The old values expire by their TTL.
  */
+interface Stored<T> {
+  /** Epoch ms on the writer's clock: when the value stops being served, here and in Redis. */
+  expiresAt: number;
+  value: T;
+}
+
+interface LocalCopy {
+  value: unknown;
+  expiresAt: number;
+  rows: number;
+}
+
 export class SharedLists {
   readonly #backend: SharedBackend;
   readonly #ttlMs: number;
   readonly #maxRows: number;
+  readonly #maxEntries: number;
   readonly #clock: Clock;
   readonly #lockTtlMs: number;
+  /**
+   * Decoded copies of values this process read or wrote, by their Redis key. A key names one
+   * generation of one list, so a copy is valid exactly as long as the key is current (checked on
+   * every read, with the counters) and unexpired: a hit costs one round trip (the counters)
+   * instead of two plus a decryption and a parse. Never consulted without the counters, so an
+   * invalidation on another replica takes effect here at once.
+   */
+  readonly #local = new Map<string, LocalCopy>();
+  #localRows = 0;
 
   constructor(settings: SharedListsSettings) {
     this.#backend = settings.backend;
     this.#ttlMs = settings.ttlMs;
     this.#maxRows = settings.maxRows;
+    this.#maxEntries = settings.maxEntries ?? 1_000;
     this.#clock = settings.clock ?? systemClock;
     this.#lockTtlMs = settings.lockTtlMs ?? 20_000;
   }
@@ -89,14 +114,16 @@ export class SharedLists {
     const owner = randomBytes(12).toString("base64url");
     const giveUpAt = startedAt + this.#lockTtlMs;
     let fetching = false;
+    const copy = this.#copy<T>(key);
+    if (copy !== undefined) return { value: copy, outcome: "hit" };
     try {
-      const stored = await this.#backend.getJson<T>(key);
+      const stored = await this.#get<T>(key);
       if (stored !== undefined) return { value: stored, outcome: "hit" };
       for (let attempt = 1; ; attempt++) {
         if (await this.#backend.tryLock(lockKey, owner, this.#lockTtlMs)) {
           try {
             // Stored between our lookup and our lock: the holder before us finished.
-            const late = attempt > 1 ? await this.#backend.getJson<T>(key) : undefined;
+            const late = attempt > 1 ? await this.#get<T>(key) : undefined;
             if (late !== undefined) return { value: late, outcome: "shared" };
             fetching = true;
             return { value: await fetchAndStore(), outcome: "miss" };
@@ -108,7 +135,7 @@ export class SharedLists {
         const remaining = giveUpAt - this.#clock.now();
         if (remaining <= 0) break;
         await this.#clock.sleep(Math.min(remaining, backoffDelay(attempt, POLL)), options.signal);
-        const value = await this.#backend.getJson<T>(key);
+        const value = await this.#get<T>(key);
         if (value !== undefined) return { value, outcome: "shared" };
       }
     } catch (error) {
@@ -191,9 +218,49 @@ export class SharedLists {
   }
 
   async #store(key: string, value: unknown, rows: number, startedAt: number): Promise<void> {
-    const ttlMs = startedAt + this.#ttlMs - this.#clock.now();
+    const expiresAt = startedAt + this.#ttlMs;
+    const ttlMs = expiresAt - this.#clock.now();
     if (rows > this.#maxRows || ttlMs <= 0) return;
-    await this.#backend.setJson(key, value, ttlMs).catch(() => undefined);
+    this.#keep(key, value, rows, expiresAt);
+    const stored: Stored<unknown> = { expiresAt, value };
+    await this.#backend.setJson(key, stored, ttlMs).catch(() => undefined);
+  }
+
+  /** The value in Redis (and a local copy of it), if unexpired. */
+  async #get<T>(key: string): Promise<T | undefined> {
+    const stored = await this.#backend.getJson<Stored<T>>(key);
+    if (stored === undefined || !(stored.expiresAt > this.#clock.now())) return undefined;
+    const rows = Array.isArray(stored.value) ? stored.value.length : 1;
+    this.#keep(key, stored.value, rows, stored.expiresAt);
+    return stored.value;
+  }
+
+  #copy<T>(key: string): T | undefined {
+    const copy = this.#local.get(key);
+    if (!copy) return undefined;
+    this.#local.delete(key);
+    if (copy.expiresAt <= this.#clock.now()) {
+      this.#localRows -= copy.rows;
+      return undefined;
+    }
+    this.#local.set(key, copy);
+    return copy.value as T;
+  }
+
+  #keep(key: string, value: unknown, rows: number, expiresAt: number): void {
+    if (rows > this.#maxRows) return;
+    const old = this.#local.get(key);
+    if (old) {
+      this.#local.delete(key);
+      this.#localRows -= old.rows;
+    }
+    this.#local.set(key, { value, rows, expiresAt });
+    this.#localRows += rows;
+    for (const [oldest, copy] of this.#local) {
+      if (this.#local.size <= this.#maxEntries && this.#localRows <= this.#maxRows) break;
+      this.#local.delete(oldest);
+      this.#localRows -= copy.rows;
+    }
   }
 
   async #degraded<T>(error: unknown, fetch: () => Promise<T>): Promise<T> {
