@@ -31,6 +31,20 @@ describe("easel serve --cache", () => {
     expect(result.stderr).not.toContain("hunter2-secret");
   });
 
+  it("in user mode, needs one EASEL_SESSION_SECRET for every replica (a random one per process would split sessions)", () => {
+    const result = easel(
+      ["serve", "--mode", "user", "--base-url", "http://127.0.0.1:9", "--port", "0", "--store", "memory:"],
+      {
+        CANVAS_CLIENT_ID: "1",
+        CANVAS_CLIENT_SECRET: "client-secret",
+        EASEL_FERNET_KEY: generateKey(),
+        EASEL_GATEWAY_CACHE: "redis://127.0.0.1:6379/0",
+      },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("EASEL_SESSION_SECRET");
+  });
+
   it("needs EASEL_FERNET_KEY (cached lists hold student data)", () => {
     const result = easel([...BASE, "--cache", "redis://127.0.0.1:6379/0"], KEYS);
     expect(result.status).toBe(2);

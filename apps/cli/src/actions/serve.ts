@@ -159,6 +159,13 @@ export async function serve(flags: ServeFlags): Promise<void> {
     store = await openStore(uri, env);
     source = redactStoreUri(uri);
     let sessionSecret = env.EASEL_SESSION_SECRET;
+    if (!sessionSecret && common.cache !== undefined) {
+      await store.close();
+      throw new UsageError(
+        "--cache (EASEL_GATEWAY_CACHE) shares sessions between replicas: set EASEL_SESSION_SECRET (32+ characters), " +
+          "the same on every replica, or a session made on one replica is refused by the others.",
+      );
+    }
     if (!sessionSecret) {
       sessionSecret = randomBytes(32).toString("base64url");
       process.stderr.write(
