@@ -2,6 +2,7 @@ import { type CanvasSim, tokenFingerprint } from "@easel/canvas-sim";
 import { generateKey } from "@easel/fernet";
 import { createTokenStore, type RedisTokenStore } from "@easel/store-redis";
 import { REDIS_URL, requireRedis, uniqueRedisPrefix } from "@easel/test-utils";
+import { createClient } from "@keyv/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOGIN_COOKIE, type RunningGateway, SESSION_COOKIE, startGateway } from "../src/index.js";
 import { API_KEY, OUTSIDE_QUERY, startSim } from "./helpers.js";
@@ -177,6 +178,7 @@ describe.skipIf(!redisUp)("user mode: two replicas, one Redis", () => {
   let b: RunningGateway;
   let teacher: string;
   let student: { id: number; login: string };
+  let gwPrefix: string;
 
   async function userReplica(prefix: string): Promise<RunningGateway> {
     const replica = await startGateway({
@@ -221,8 +223,9 @@ describe.skipIf(!redisUp)("user mode: two replicas, one Redis", () => {
     store = await createTokenStore(`${REDIS_URL}?prefix=${encodeURIComponent(`${prefix}tokens:`)}`, {
       fernetKeys: FERNET_KEY,
     });
-    a = await userReplica(`${prefix}gw:`);
-    b = await userReplica(`${prefix}gw:`);
+    gwPrefix = `${prefix}gw:`;
+    a = await userReplica(gwPrefix);
+    b = await userReplica(gwPrefix);
     teacher = String(sim.data.staff(1)[0]!.login_id);
     const id = sim.data.studentIds(1)[0]!;
     student = { id, login: String(sim.data.user(id)!.login_id) };
@@ -292,5 +295,35 @@ describe.skipIf(!redisUp)("user mode: two replicas, one Redis", () => {
     expect(again.body).toEqual(warm.body);
     expect(sim.stats().requests.total).toBe(1); // users/self for `viewer`, never cached
     expect(await cacheAnswers(b)).toBeGreaterThan(answersBefore);
+  });
+
+  it("Redis holds no plaintext: no names, tokens, user ids or session ids in keys or values", async () => {
+    const cookie = await login(student.login, a, b);
+    expect((await post(b.url, ROSTER, { cookie })).status).toBe(200);
+    const record = (await store.get(`user:${student.id}`))!;
+    const name = String(sim.data.user(student.id)!.name);
+    const sessionId = cookie.split("=")[1]!.split(".")[0]!;
+    const client = createClient({ url: REDIS_URL });
+    await client.connect();
+    try {
+      const keys: string[] = [];
+      for await (const batch of client.scanIterator({ MATCH: `${gwPrefix}*`, COUNT: 1000 }))
+        keys.push(...batch);
+      expect(keys.some((k) => k.includes(":session:"))).toBe(true);
+      expect(keys.some((k) => k.includes(":list:"))).toBe(true);
+      for (const key of keys) {
+        const own = key.slice(gwPrefix.length); // the test's prefix has digits of its own
+        expect(own).not.toContain(String(student.id));
+        expect(own).not.toContain(sessionId);
+        const value = await client.get(key);
+        if (value === null || /^\d+$/.test(value)) continue; // generation counters
+        expect(value.startsWith("gAAAAA"), key).toBe(true); // a Fernet token
+        for (const secret of [name, record.access_token, String(record.refresh_token), sessionId]) {
+          expect(value).not.toContain(secret);
+        }
+      }
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -214,7 +214,9 @@ export class SharedLists {
     const counters = ["gen:all", `gen:s:${digest}`];
     if (courseId !== undefined) counters.push(`gen:c:${courseId}`, `gen:sc:${digest}:${courseId}`);
     const generations = await this.#backend.counters(counters);
-    return `list:${digest}:${courseId ?? "-"}:${list}:${encodeURIComponent(variant)}:${generations.join(".")}`;
+    // A variant names a student (narrow reads): hashed like the scope, so keys carry no user ids.
+    const shown = variant === "" ? "" : scopeDigest(`variant:${variant}`);
+    return `list:${digest}:${courseId ?? "-"}:${list}:${shown}:${generations.join(".")}`;
   }
 
   async #store(key: string, value: unknown, rows: number, startedAt: number): Promise<void> {
