@@ -104,6 +104,44 @@ describe.skipIf(!redisUp)("the shared list tier (Redis)", () => {
     expect(fetches).toBe(1);
   });
 
+  it("a holder that stores and releases between another's lookup and lock costs no second fetch", async () => {
+    const clock = new ManualClock(Date.now());
+    const a = replica(prefix, clock);
+    // B's first lookup answers "not there", then stalls until A has fetched, stored and released.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let looked!: () => void;
+    const missed = new Promise<void>((resolve) => {
+      looked = resolve;
+    });
+    class StallingBackend extends SharedBackend {
+      #stalled = false;
+      override async getJson<T>(key: string): Promise<T | undefined> {
+        const value = await super.getJson<T>(key);
+        if (!this.#stalled) {
+          this.#stalled = true;
+          looked();
+          await gate;
+        }
+        return value;
+      }
+    }
+    const stalling = new StallingBackend({ target: target(prefix), fernetKeys: KEY, log });
+    backends.push(stalling);
+    const b = new SharedLists({ backend: stalling, ttlMs: 60_000, maxRows: 1_000, clock });
+    let fetches = 0;
+    const fetch = async () => [{ n: ++fetches }];
+    const fromB = b.read("svc:gap", 4, "roster", "", fetch, noRefresh);
+    await missed;
+    const fromA = await a.lists.read("svc:gap", 4, "roster", "", fetch, noRefresh);
+    release();
+    expect(fromA).toEqual({ value: [{ n: 1 }], outcome: "miss" });
+    expect(await fromB).toEqual({ value: [{ n: 1 }], outcome: "shared" });
+    expect(fetches).toBe(1);
+  });
+
   it("a dead holder's lock delays the others by at most the lock TTL (on the injected clock)", async () => {
     const clock = new ManualClock(Date.now());
     const lockTtlMs = 3_000;

@@ -122,8 +122,9 @@ export class SharedLists {
       for (let attempt = 1; ; attempt++) {
         if (await this.#backend.tryLock(lockKey, owner, this.#lockTtlMs)) {
           try {
-            // Stored between our lookup and our lock: the holder before us finished.
-            const late = attempt > 1 ? await this.#get<T>(key) : undefined;
+            // Stored between our lookup and our lock (a holder before us finished and released
+            // it in that gap): look again under the lock, or we would walk the list a second time.
+            const late = await this.#get<T>(key);
             if (late !== undefined) return { value: late, outcome: "shared" };
             fetching = true;
             return { value: await fetchAndStore(), outcome: "miss" };
