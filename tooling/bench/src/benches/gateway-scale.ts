@@ -29,6 +29,8 @@ interface ScaleRun {
   p50: number;
   p99: number;
   failed: number;
+  /** Of `failed`: non-2xx answers, connection errors, timeouts (cold and warm runs together). */
+  failures: { non2xx: number; errors: number; timeouts: number };
 }
 
 const REDIS = { host: "127.0.0.1", port: 6379 };
@@ -175,10 +177,15 @@ export const gatewayScaleBench: Bench = {
               p50: warm.latency.p50,
               p99: warm.latency.p99,
               failed: cold.non2xx + cold.errors + cold.timeouts + warm.non2xx + warm.errors + warm.timeouts,
+              failures: {
+                non2xx: cold.non2xx + warm.non2xx,
+                errors: cold.errors + warm.errors,
+                timeouts: cold.timeouts + warm.timeouts,
+              },
             };
             if (round >= 0) runs.set(config.name, [...(runs.get(config.name) ?? []), run]);
             ctx.log(
-              `${round < 0 ? "warm-up" : `round ${round + 1}`}, ${config.name}: Canvas ${canvasCold} cold + ${canvasWarm} warm; ${num(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms`,
+              `${round < 0 ? "warm-up" : `round ${round + 1}`}, ${config.name}: Canvas ${canvasCold} cold + ${canvasWarm} warm; ${num(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms; failed ${JSON.stringify(run.failures)}`,
             );
           } finally {
             await stopAll(children);
@@ -228,7 +235,7 @@ export const gatewayScaleBench: Bench = {
       notes: [
         `Each run starts fresh gateway processes (service mode, logging off) behind a node:http round-robin proxy (its own process; no stickiness), on an empty cache (a new Redis key prefix per run). Load: autocannon in the bench process, ${connections} keep-alive connections cycling through 4 queries (the overview of each of 3 courses with ${students} students, and the course list). The cold run sends ${coldQueries} queries (every connection at once, on empty caches) and waits for every answer; the warm run (fixed duration) follows it. Median (min–max) over ${rounds} round(s).`,
         `This machine has ${cores} cores for the simulator, Redis, the proxy, autocannon and the replicas together: 3 replicas cannot run 3× as fast on it, and each extra process costs scheduling. The throughput column is what it measured, not what 3 replicas do on 3 machines.`,
-        'With the shared cache, the values live in Redis (Fernet-encrypted JSON): each read costs a Redis round trip and a decryption per list, where one process alone reads its memory. "No shared cache" is the same replicas with EASEL_GATEWAY_CACHE unset: each walks Canvas for itself.',
+        'With the shared cache, the values live in Redis (Fernet-encrypted JSON); each replica keeps decoded copies of the current generation, so a hit costs one Redis round trip (the generation counters) per list, where one process alone reads its memory. "No shared cache" is the same replicas with EASEL_GATEWAY_CACHE unset: each walks Canvas for itself.',
       ],
     });
 

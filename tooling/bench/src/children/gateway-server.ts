@@ -19,6 +19,9 @@ const running = await startGateway({
   host: "127.0.0.1",
   shutdownTimeoutMs: 2000,
 });
+// Behind a keep-alive proxy the upstream must not close an idle connection first: a request the
+// proxy sends on it at that moment fails (ECONNRESET), a 502 nobody caused (Node's default is 5 s).
+running.server.keepAliveTimeout = 65_000;
 const stop = () => {
   void running.close().finally(() => process.exit(0));
 };
