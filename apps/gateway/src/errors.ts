@@ -31,6 +31,8 @@ export const INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR";
 export const QUERY_LIMIT_EXCEEDED = "QUERY_LIMIT_EXCEEDED";
 /** User mode: a cookie-authenticated request a form could have sent (no JSON, no CSRF header). */
 export const CSRF_HEADER_REQUIRED = "CSRF_HEADER_REQUIRED";
+/** User mode with a shared cache: Redis, which holds the sessions of every replica, is unreachable (503). */
+export const SESSION_STORE_UNAVAILABLE = "SESSION_STORE_UNAVAILABLE";
 /** graphql-yoga's code for a malformed HTTP request (invalid JSON, wrong parameter types, batches). */
 export const BAD_REQUEST = "BAD_REQUEST";
 
@@ -45,7 +47,8 @@ export type GatewayErrorCode =
   | typeof GATEWAY_TIMEOUT
   | typeof INTERNAL_SERVER_ERROR
   | typeof QUERY_LIMIT_EXCEEDED
-  | typeof CSRF_HEADER_REQUIRED;
+  | typeof CSRF_HEADER_REQUIRED
+  | typeof SESSION_STORE_UNAVAILABLE;
 
 interface PublicError {
   code: GatewayErrorCode;

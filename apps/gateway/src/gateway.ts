@@ -30,6 +30,9 @@ import { useUserSession } from "./plugins/use-user-session.js";
 import { requestState } from "./request-state.js";
 import { gatewaySchema } from "./schema/index.js";
 import { SessionStore } from "./sessions.js";
+import { SharedBackend } from "./shared/shared-backend.js";
+import { SharedLists } from "./shared/shared-lists.js";
+import { sharedSessionBackend } from "./shared/shared-sessions.js";
 import { observeStoredExpiry, observeUserExpiry } from "./token-expiry.js";
 
 /** A gateway, not yet listening: drive it with `fetch` (tests) or mount `handler` on a server. */
@@ -126,8 +129,18 @@ export function createGateway(input: GatewayOptions): Gateway {
   const log = options.logger ?? (input.logger === false ? pino({ enabled: false }) : createGatewayLogger());
   const metrics = new GatewayMetrics(options.metricsRegistry, { processMetrics: options.processMetrics });
   const endpoint = options.graphqlEndpoint;
+  // EASEL_GATEWAY_CACHE: lists, sessions and logins in the Redis every replica shares.
+  const shared = options.sharedCache && new SharedBackend({ ...options.sharedCache, log });
   const listCache = new ListCache({
     ...options.listCache,
+    shared:
+      shared &&
+      new SharedLists({
+        backend: shared,
+        ttlMs: options.listCache.ttlMs,
+        maxRows: options.listCache.maxRows,
+        maxEntries: options.listCache.maxEntries,
+      }),
     onLookup: (list, result) => metrics.listCacheLookups.inc({ list, result }),
     onEvict: (reason) => metrics.listCacheEvictions.inc({ reason }),
   });
@@ -166,11 +179,16 @@ export function createGateway(input: GatewayOptions): Gateway {
     const forgetUser = (userId: number) => {
       perUser.forget?.(userId);
       listCache.invalidateScope(userCacheScope(userId));
+      return listCache.settled();
     };
     sessionPlugin = useUserSession({
       strategy,
       store: options.store,
-      sessions: new SessionStore(options.sessionSecret, options.sessionTtlSeconds),
+      sessions: new SessionStore(
+        options.sessionSecret,
+        options.sessionTtlSeconds,
+        shared && sharedSessionBackend(shared),
+      ),
       sessionTtlSeconds: options.sessionTtlSeconds,
       graphqlEndpoint: endpoint,
       redirectUri: options.oauth.redirectUri,
@@ -192,7 +210,12 @@ export function createGateway(input: GatewayOptions): Gateway {
     useAccessLog(log),
     useMetrics(metrics, endpoint),
     // Probes answer without credentials.
-    useHealth(credentials.readiness, { cacheMs: options.readinessCacheMs }),
+    useHealth(
+      shared ? { ...credentials.readiness, sharedCache: () => shared.ping() } : credentials.readiness,
+      {
+        cacheMs: options.readinessCacheMs,
+      },
+    ),
     // User mode: /auth/* routes, then the session check on the GraphQL endpoint.
     sessionPlugin,
     // User mode: the session cookie rides along on form posts from the same site; forms are refused.
@@ -278,7 +301,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     logger: log,
     listCache,
     close: () => {
-      closing ??= credentials.close();
+      closing ??= Promise.all([credentials.close(), shared?.close()]).then(() => undefined);
       return closing;
     },
   };

@@ -10,6 +10,7 @@ export {
   NOT_FOUND,
   RATE_LIMITED,
   REAUTH_REQUIRED,
+  SESSION_STORE_UNAVAILABLE,
   UNAUTHENTICATED,
   UPSTREAM_UNAVAILABLE,
 } from "./errors.js";
@@ -29,6 +30,13 @@ export {
 export { LOGIN_COOKIE, SESSION_COOKIE, userRecordKey } from "./plugins/use-user-session.js";
 export { gatewaySchema, printGatewaySchema } from "./schema/index.js";
 export { type ListenOptions, type RunningGateway, startGateway } from "./server.js";
+export { createSharedCacheStore, type SharedCacheStore, sharedCacheStore } from "./shared/cache-store.js";
+export { parseSharedCacheUrl, type SharedCacheTarget } from "./shared/cache-url.js";
+export {
+  SHARED_CACHE_UNAVAILABLE,
+  SharedBackend,
+  SharedCacheUnavailableError,
+} from "./shared/shared-backend.js";
 export {
   loadTrustedDocuments,
   operationsToRegister,

@@ -7,7 +7,15 @@
  * Hand-written rather than `lru-cache`: the gateway needs an in-flight fetch shared by several
  * requests to be aborted only when ALL of them went away (one client hanging up must not fail
  * the others), and an invalidation to also stop fetches already running from being stored.
+ *
+ * With a shared tier (`EASEL_GATEWAY_CACHE`, see `shared/shared-lists.ts`) the values live in
+ * Redis only, so every replica sees the same lists and the same invalidations; this class then
+ * keeps just the in-flight map (one fetch per list per process, joined by later callers) in front
+ * of the fleet-wide lock. `peek` sees nothing then: a replica must not decide differently from
+ * another on what only it happens to hold.
  */
+
+import type { SharedLists } from "./shared/shared-lists.js";
 
 /** The Canvas lists the cache holds: the `list` label of its metrics. */
 export type ListKind =
@@ -32,6 +40,8 @@ export interface ListCacheSettings {
   now: () => number;
   onLookup?: (list: ListKind, result: LookupResult) => void;
   onEvict?: (reason: "lru" | "expired") => void;
+  /** The Redis tier shared by every replica. @default none (values in this process only) */
+  shared?: SharedLists;
 }
 
 interface Entry {
@@ -65,11 +75,25 @@ export class ListCache {
   readonly #flights = new Map<string, Flight>();
   /** Canvas jobs started through the gateway that change a course when they finish: id → course. */
   readonly #jobs = new Map<number, number>();
+  readonly #shared: SharedLists | undefined;
+  /** Shared-tier writes (primes, invalidations) not yet acknowledged by Redis. */
+  readonly #pending = new Set<Promise<void>>();
   #rows = 0;
 
   constructor(settings: ListCacheSettings) {
     this.#settings = settings;
     this.enabled = settings.ttlMs > 0;
+    this.#shared = this.enabled ? settings.shared : undefined;
+  }
+
+  /** Resolves once every shared-tier write issued so far reached Redis (or failed). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #track(write: Promise<void>): void {
+    this.#pending.add(write);
+    void write.finally(() => this.#pending.delete(write));
   }
 
   /** Lists stored, their rows (objects), and fetches running. */
@@ -84,7 +108,7 @@ export class ListCache {
 
   /** A fresh stored value, or undefined. Never fetches. */
   peek<T>(scope: string, courseId: number | undefined, list: ListKind, variant: string): T | undefined {
-    if (!this.enabled) return undefined;
+    if (!this.enabled || this.#shared) return undefined;
     return this.#fresh(keyOf(scope, courseId, list, variant))?.value as T | undefined;
   }
 
@@ -104,7 +128,7 @@ export class ListCache {
     if (!this.enabled) return fetch(options.signal);
     const key = keyOf(scope, courseId, list, variant);
     if (!options.refresh) {
-      const entry = this.#fresh(key);
+      const entry = this.#shared ? undefined : this.#fresh(key);
       if (entry) {
         this.#entries.delete(key);
         this.#entries.set(key, entry);
@@ -117,7 +141,8 @@ export class ListCache {
         return this.#join(key, running, options.signal) as Promise<T>;
       }
     }
-    this.#settings.onLookup?.(list, options.refresh ? "refresh" : "miss");
+    // With a shared tier the outcome is known only once Redis answered (reported below).
+    if (!this.#shared) this.#settings.onLookup?.(list, options.refresh ? "refresh" : "miss");
     const previous = this.#flights.get(key);
     // A refresh supersedes a running fetch: its older answer must not overwrite the newer one.
     if (previous) previous.stale = true;
@@ -134,6 +159,25 @@ export class ListCache {
     };
     flight.promise = (async () => {
       try {
+        if (this.#shared) {
+          const shared = this.#shared;
+          const { value, outcome } = await shared.read(
+            scope,
+            courseId,
+            list,
+            variant,
+            async () => {
+              const fetched = await fetch(controller.signal);
+              // Primes issued by the fetch land before the list does: another replica that sees
+              // the list also sees them.
+              await this.settled();
+              return fetched;
+            },
+            { rows: options.rows, refresh: options.refresh, signal: controller.signal },
+          );
+          this.#settings.onLookup?.(list, options.refresh ? "refresh" : outcome);
+          return value;
+        }
         const value = await fetch(controller.signal);
         // The TTL counts from the start of the walk: no row is older than that.
         if (!flight.stale) this.#store(key, scope, courseId, value, options.rows(value), startedAt);
@@ -161,21 +205,29 @@ export class ListCache {
     if (!this.enabled) return;
     const key = keyOf(scope, courseId, list, variant);
     if (this.#flights.has(key)) return;
+    if (this.#shared) {
+      this.#track(this.#shared.prime(scope, courseId, list, variant, value, rows));
+      return;
+    }
     this.#store(key, scope, courseId, value, rows, this.#settings.now());
   }
 
   /** Drops a course's lists for one credential, and keeps fetches running for them from being stored. */
   invalidateCourse(scope: string, courseId: number): number {
+    if (this.#shared) this.#track(this.#shared.invalidate(scope, courseId));
     return this.#invalidate((item) => item.scope === scope && item.courseId === courseId);
   }
 
   /** Drops a course's lists for every credential (a write went through: everyone's view changed). */
   invalidateCourseEverywhere(courseId: number): number {
+    if (this.#shared) this.#track(this.#shared.invalidate(undefined, courseId));
     return this.#invalidate((item) => item.courseId === courseId);
   }
 
   /** Remembers a background job that will change `courseId` (at most 1,000, oldest out). */
   watchJob(progressId: number, courseId: number): void {
+    // Shared: the job may be polled on another replica.
+    if (this.#shared) this.#track(this.#shared.watchJob(progressId, courseId));
     this.#jobs.delete(progressId);
     this.#jobs.set(progressId, courseId);
     if (this.#jobs.size > 1_000) this.#jobs.delete(this.#jobs.keys().next().value as number);
@@ -183,6 +235,7 @@ export class ListCache {
 
   /** A watched job finished: drop its course everywhere, once. */
   jobDone(progressId: number): void {
+    if (this.#shared) this.#track(this.#shared.jobDone(progressId));
     const courseId = this.#jobs.get(progressId);
     if (courseId === undefined) return;
     this.#jobs.delete(progressId);
@@ -191,10 +244,13 @@ export class ListCache {
 
   /** Drops everything one credential stored (a user logged in again). */
   invalidateScope(scope: string): number {
+    if (this.#shared) this.#track(this.#shared.invalidate(scope, undefined));
     return this.#invalidate((item) => item.scope === scope);
   }
 
+  /** Drops every credential's lists (on every replica, with a shared tier). */
   clear(): void {
+    if (this.#shared) this.#track(this.#shared.invalidate(undefined, undefined));
     this.#invalidate(() => true);
   }
 
@@ -341,14 +397,17 @@ export class ScopedLists {
    * After a write to the course: its lists are read from Canvas again. A write Canvas accepted
    * changed what everyone sees (`everyone`); a refused one at most this credential's view.
    */
-  invalidateCourse(courseId: number, options: { everyone?: boolean } = {}): void {
+  invalidateCourse(courseId: number, options: { everyone?: boolean } = {}): Promise<void> {
     if (options.everyone) this.#cache.invalidateCourseEverywhere(courseId);
     else this.#cache.invalidateCourse(this.#scope, courseId);
+    // Resolves when every replica will read the course anew (at once without a shared tier).
+    return this.#cache.settled();
   }
 
   /** `progressId` is a job that changes `courseId`: `jobDone` drops the course when it ends. */
-  watchJob(progressId: number, courseId: number): void {
+  watchJob(progressId: number, courseId: number): Promise<void> {
     this.#cache.watchJob(progressId, courseId);
+    return this.#cache.settled();
   }
 
   jobDone(progressId: number): void {

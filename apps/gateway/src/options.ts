@@ -1,10 +1,12 @@
 import type { TokenProvider } from "@easel/auth";
 import type { CanvasClientOptions } from "@easel/canvas-client";
+import { MultiFernet } from "@easel/fernet";
 import type { TokenStore } from "@easel/token-store";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { ManagedCredential } from "./credentials.js";
+import { parseSharedCacheUrl, SHARED_CACHE_FORMS, type SharedCacheTarget } from "./shared/cache-url.js";
 import { loadTrustedDocuments, type TrustedDocumentManifest } from "./trusted-documents.js";
 
 /** graphql-armor limits. Every request is validated against them before it runs. */
@@ -93,6 +95,22 @@ interface CommonOptions {
    * the default. @default 250000
    */
   listCacheMaxRows?: number;
+  /**
+   * Share the list cache, user sessions and pending logins with the other replicas through Redis,
+   * so N replicas behind any load balancer behave as one (one Canvas walk per list for the whole
+   * fleet, a login begun on one replica completes on another):
+   * `redis://[[user]:password@]host[:port][/db][?prefix=easel:gw:]` (`rediss://` for TLS; env
+   * `EASEL_GATEWAY_CACHE` for `easel serve`). Values are Fernet-encrypted (`cacheFernetKeys`).
+   * When Redis is away, cached reads go to Canvas, sessions answer 503 and `/readyz` fails.
+   * @default undefined (everything in this process: right for one replica)
+   */
+  cache?: string;
+  /**
+   * Fernet keys of the shared cache's values (comma-separated, the first encrypts): cached lists
+   * hold student data, sessions name users. Every replica needs the same list.
+   * @default process.env.EASEL_FERNET_KEY
+   */
+  cacheFernetKeys?: string;
   /**
    * The list cache's clock, in milliseconds (monotonic). For tests: pass a fake one to expire
    * entries without sleeping. @default performance.now
@@ -202,6 +220,8 @@ interface NormalizedCommon {
   readinessTimeoutMs: number;
   loaderStrategy: LoaderStrategy;
   listCache: { ttlMs: number; maxEntries: number; maxRows: number; now: () => number };
+  /** Redis shared by the replicas, or undefined (in-process). */
+  sharedCache: { target: SharedCacheTarget; fernetKeys: string } | undefined;
   trustedDocuments: ReadonlyMap<string, string> | undefined;
 }
 
@@ -248,7 +268,15 @@ const prefillSchema = z.object({
   }),
 });
 
-const SECRET_OPTIONS = new Set(["auth", "apiKeys", "apiKeys[]", "sessionSecret", "oauth.clientSecret"]);
+const SECRET_OPTIONS = new Set([
+  "auth",
+  "apiKeys",
+  "apiKeys[]",
+  "sessionSecret",
+  "oauth.clientSecret",
+  "cache",
+  "cacheFernetKeys",
+]);
 /** Marks a custom issue whose received value must not be shown (a URL with credentials). */
 const HIDE_VALUE = { hideValue: true };
 
@@ -364,6 +392,18 @@ const commonSchema = z.object({
   listCacheTtlSeconds: intIn(0, 86_400).default(60),
   listCacheMaxEntries: intIn(1, 1_000_000).default(1_000),
   listCacheMaxRows: intIn(1, 100_000_000).default(250_000),
+  cache: z
+    .string(expecting(SHARED_CACHE_FORMS))
+    .transform((value, ctx) => {
+      const parsed = parseSharedCacheUrl(value);
+      if ("error" in parsed) {
+        ctx.issues.push({ code: "custom", message: `${SHARED_CACHE_FORMS}: ${parsed.error}`, input: value });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .optional(),
+  cacheFernetKeys: nonEmptyString().optional(),
   clock: z
     .custom<() => number>((v) => typeof v === "function", expecting("a function returning milliseconds"))
     .optional(),
@@ -482,6 +522,24 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   throw invalid(option, issue.message, hidden ? "(value hidden)" : describe(received(input, issue.path)));
 }
 
+/** The shared cache's Fernet keys, checked at start: a replica without them must not start. */
+function cacheKeys(given: string | undefined): string {
+  const keys = given ?? process.env.EASEL_FERNET_KEY;
+  const expected =
+    "a Fernet key list (comma-separated url-safe base64 keys, the first encrypts; create one with " +
+    "`easel key generate`) when `cache` is set: cached lists hold student data";
+  if (keys === undefined || keys.trim() === "") {
+    throw invalid("cacheFernetKeys", `${expected}. Set EASEL_FERNET_KEY (the same on every replica)`, "none");
+  }
+  try {
+    MultiFernet.fromKeyList(keys);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw invalid("cacheFernetKeys", `${expected} (${why.replace(/\.$/, "")})`, "(value hidden)");
+  }
+  return keys;
+}
+
 /** Validates every option once (DataLoader style); nothing is re-checked per request. */
 export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOptions {
   if (typeof options !== "object" || options === null)
@@ -527,6 +585,8 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
       maxRows: c.listCacheMaxRows,
       now: c.clock ?? (() => performance.now()),
     },
+    sharedCache:
+      c.cache === undefined ? undefined : { target: c.cache, fernetKeys: cacheKeys(c.cacheFernetKeys) },
     trustedDocuments: c.trustedDocuments === undefined ? undefined : loadTrustedDocuments(c.trustedDocuments),
   };
   if (options.mode === "service") {

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** A logged-in browser: which Canvas user it is. The token stays in the TokenStore. */
 export interface Session {
@@ -60,45 +60,99 @@ class ExpiringMap<V extends { expiresAt: number }> {
 }
 
 /**
+ * Where sessions and pending logins live, by id. The default keeps them in this process; the
+ * shared one (`EASEL_GATEWAY_CACHE`) in Redis, so any replica can finish a login another began,
+ * serve a session another created, and end it for all. Methods may reject when the backend is
+ * unreachable: the caller answers 503, never "logged out".
+ */
+export interface SessionBackend {
+  get<V>(kind: "session" | "login", id: string): Promise<V | undefined>;
+  set(kind: "session" | "login", id: string, value: object, ttlMs: number): Promise<void>;
+  /** Reads and forgets in one step: two replicas never both take a login. */
+  take<V>(kind: "session" | "login", id: string): Promise<V | undefined>;
+  delete(kind: "session" | "login", id: string): Promise<void>;
+}
+
+/** In this process only (the default for one replica), bounded, with expiry. */
+export class MemorySessionBackend implements SessionBackend {
+  readonly #maps: Record<"session" | "login", ExpiringMap<{ expiresAt: number; value: object }>>;
+
+  constructor(maxSessions = 100_000, maxLogins = 10_000) {
+    this.#maps = { session: new ExpiringMap(maxSessions), login: new ExpiringMap(maxLogins) };
+  }
+
+  async get<V>(kind: "session" | "login", id: string): Promise<V | undefined> {
+    return this.#maps[kind].get(id)?.value as V | undefined;
+  }
+
+  async set(kind: "session" | "login", id: string, value: object, ttlMs: number): Promise<void> {
+    this.#maps[kind].set(id, { value, expiresAt: Date.now() + ttlMs });
+  }
+
+  async take<V>(kind: "session" | "login", id: string): Promise<V | undefined> {
+    const entry = this.#maps[kind].get(id);
+    this.#maps[kind].delete(id);
+    return entry?.value as V | undefined;
+  }
+
+  async delete(kind: "session" | "login", id: string): Promise<void> {
+    this.#maps[kind].delete(id);
+  }
+
+  get sessionCount(): number {
+    return this.#maps.session.size;
+  }
+}
+
+/** Pending logins last ten minutes: long enough for a consent page, short for a stolen state. */
+const LOGIN_TTL_MS = 10 * 60_000;
+
+/**
  * Server-side sessions. The cookie holds a random id plus an HMAC of it (so forged or
  * secret-rotated cookies are refused before any lookup); the id maps to the Canvas user id in
- * memory. Sessions are per process: behind a load balancer use sticky sessions, or let users
- * log in again (their token stays in the shared TokenStore, so a new login is one click).
+ * the backend (this process by default; Redis shared by every replica with `EASEL_GATEWAY_CACHE`,
+ * where ids are stored only as SHA-256 digests, so reading Redis does not yield a usable cookie).
  */
 export class SessionStore {
   readonly #secret: string;
   readonly #ttlMs: number;
-  readonly #sessions: ExpiringMap<Session>;
-  readonly #logins = new ExpiringMap<PendingLogin>(10_000);
+  readonly #backend: SessionBackend;
 
-  constructor(secret: string, ttlSeconds: number, maxSessions = 100_000) {
+  constructor(secret: string, ttlSeconds: number, backend: SessionBackend = new MemorySessionBackend()) {
     this.#secret = secret;
     this.#ttlMs = ttlSeconds * 1000;
-    this.#sessions = new ExpiringMap(maxSessions);
+    this.#backend = backend;
   }
 
   /** A new session for `userId`; returns the cookie value. */
-  create(userId: number): { cookie: string; session: Session } {
+  async create(userId: number): Promise<{ cookie: string; session: Session }> {
     const id = randomBytes(32).toString("base64url");
     const session = { userId, expiresAt: Date.now() + this.#ttlMs };
-    this.#sessions.set(id, session);
+    await this.#backend.set("session", digest(id), session, this.#ttlMs);
     return { cookie: `${id}.${sign(this.#secret, "session", id)}`, session };
   }
 
   /** The session a cookie names, if the cookie is genuine and the session alive. */
-  resolve(cookie: string | undefined): Session | undefined {
+  async resolve(cookie: string | undefined): Promise<Session | undefined> {
     const id = verify(this.#secret, "session", cookie);
-    return id === undefined ? undefined : this.#sessions.get(id);
+    if (id === undefined) return undefined;
+    const session = await this.#backend.get<Session>("session", digest(id));
+    return session && session.expiresAt > Date.now() ? session : undefined;
   }
 
-  destroy(cookie: string | undefined): void {
+  async destroy(cookie: string | undefined): Promise<void> {
     const id = verify(this.#secret, "session", cookie);
-    if (id !== undefined) this.#sessions.delete(id);
+    if (id !== undefined) await this.#backend.delete("session", digest(id));
   }
 
   /** Remembers a login's PKCE verifier under its state; returns the browser-binding cookie. */
-  beginLogin(state: string, login: Omit<PendingLogin, "expiresAt">): string {
-    this.#logins.set(state, { ...login, expiresAt: Date.now() + 10 * 60_000 });
+  async beginLogin(state: string, login: Omit<PendingLogin, "expiresAt">): Promise<string> {
+    await this.#backend.set(
+      "login",
+      digest(state),
+      { ...login, expiresAt: Date.now() + LOGIN_TTL_MS },
+      LOGIN_TTL_MS,
+    );
     return `${state}.${sign(this.#secret, "login", state)}`;
   }
 
@@ -106,17 +160,20 @@ export class SessionStore {
    * The pending login for a callback, once: its `state` must match the binding cookie set by
    * `/auth/login` in the same browser (no login CSRF), and it is forgotten on first use.
    */
-  takeLogin(state: string | null, bindingCookie: string | undefined): PendingLogin | undefined {
+  async takeLogin(
+    state: string | null,
+    bindingCookie: string | undefined,
+  ): Promise<PendingLogin | undefined> {
     const bound = verify(this.#secret, "login", bindingCookie);
     if (!state || bound === undefined || bound !== state) return undefined;
-    const login = this.#logins.get(state);
-    this.#logins.delete(state);
-    return login;
+    const login = await this.#backend.take<PendingLogin>("login", digest(state));
+    return login && login.expiresAt > Date.now() ? login : undefined;
   }
+}
 
-  get sessionCount(): number {
-    return this.#sessions.size;
-  }
+/** Ids are bearer secrets: the backend keys on their digest. */
+function digest(id: string): string {
+  return createHash("sha256").update(id).digest("base64url");
 }
 
 export interface CookieOptions {

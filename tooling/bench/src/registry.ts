@@ -1,6 +1,7 @@
 import { exportBench } from "./benches/export.js";
 import { fernetStoresBench } from "./benches/fernet-stores.js";
 import { gatewayLoadBench } from "./benches/gateway-load.js";
+import { gatewayScaleBench } from "./benches/gateway-scale.js";
 import { refreshStormBench } from "./benches/refresh-storm.js";
 import { requestsPerQueryBench } from "./benches/requests-per-query.js";
 import { syncIncrementalBench } from "./benches/sync-incremental.js";
@@ -18,6 +19,7 @@ export const BENCHES: readonly Bench[] = [
   fernetStoresBench,
   syncIncrementalBench,
   workersBench,
+  gatewayScaleBench,
 ];
 
 export function findBench(name: string): Bench | undefined {

@@ -6,6 +6,7 @@ import {
   createGatewayLogger,
   exampleQuery,
   type GatewayOptions,
+  parseSharedCacheUrl,
   type RunningGateway,
   startGateway,
 } from "@easel/gateway";
@@ -79,6 +80,28 @@ function isTrue(value: string | undefined): boolean {
   return value !== undefined && ["1", "true", "yes"].includes(value.trim().toLowerCase());
 }
 
+/** `--cache` / EASEL_GATEWAY_CACHE, checked before anything starts; the URL is never echoed (it may hold a password). */
+function sharedCache(
+  flags: ServeFlags,
+  config: EaselEnvConfig,
+): { cache?: string; cacheFernetKeys?: string } {
+  if (flags.cache === undefined || flags.cache.trim() === "") return {};
+  const parsed = parseSharedCacheUrl(flags.cache.trim());
+  if ("error" in parsed) {
+    throw new UsageError(
+      `--cache (EASEL_GATEWAY_CACHE) is not a usable Redis URL: ${parsed.error}. ` +
+        "Expected redis://[[user]:password@]host[:port][/db][?prefix=easel:gw:] (rediss:// for TLS).",
+    );
+  }
+  if (!config.fernetKeys) {
+    throw new UsageError(
+      "--cache (EASEL_GATEWAY_CACHE) needs EASEL_FERNET_KEY: the shared cache holds student data and sessions, " +
+        "encrypted with it. Set the same key on every replica (create one with `easel key generate`).",
+    );
+  }
+  return { cache: flags.cache.trim(), cacheFernetKeys: config.fernetKeys };
+}
+
 /** `easel serve`: the gateway until SIGTERM/SIGINT. */
 export async function serve(flags: ServeFlags): Promise<void> {
   const env = process.env;
@@ -96,6 +119,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     requestTimeoutMs: flags.requestTimeout,
     tokenRefreshBufferSeconds: flags.refreshBuffer,
     listCacheTtlSeconds: flags.listCacheTtl,
+    ...sharedCache(flags, config),
     trustedDocuments: flags.trustedDocuments,
     logger: createGatewayLogger({ level: flags.logLevel }),
     port: flags.port,
@@ -135,6 +159,13 @@ export async function serve(flags: ServeFlags): Promise<void> {
     store = await openStore(uri, env);
     source = redactStoreUri(uri);
     let sessionSecret = env.EASEL_SESSION_SECRET;
+    if (!sessionSecret && common.cache !== undefined) {
+      await store.close();
+      throw new UsageError(
+        "--cache (EASEL_GATEWAY_CACHE) shares sessions between replicas: set EASEL_SESSION_SECRET (32+ characters), " +
+          "the same on every replica, or a session made on one replica is refused by the others.",
+      );
+    }
     if (!sessionSecret) {
       sessionSecret = randomBytes(32).toString("base64url");
       process.stderr.write(
@@ -161,8 +192,10 @@ export async function serve(flags: ServeFlags): Promise<void> {
       throw error;
     }
   }
+  const shared = flags.cache ? parseSharedCacheUrl(flags.cache.trim()) : undefined;
+  const sharing = shared && !("error" in shared) ? `, shared cache ${shared.safeUrl}` : "";
   process.stderr.write(
-    `Easel gateway (${flags.mode} mode) on ${running.url}/graphql — Canvas ${baseUrl}, credentials from ${source}.\n` +
+    `Easel gateway (${flags.mode} mode) on ${running.url}/graphql — Canvas ${baseUrl}, credentials from ${source}${sharing}.\n` +
       "Press Ctrl+C to stop.\n",
   );
   await untilSignal();

@@ -14,6 +14,7 @@ export interface ServeFlags {
   introspection?: boolean;
   requestTimeout: number;
   listCacheTtl: number;
+  cache?: string;
   trustedDocuments?: string;
   redirectUri?: string;
   logLevel: string;
@@ -67,6 +68,12 @@ export function registerServeCommands(program: Command): void {
         .env("EASEL_GATEWAY_LIST_CACHE_TTL")
         .argParser(integerIn(0, 86_400))
         .default(60),
+    )
+    .addOption(
+      new Option(
+        "--cache <url>",
+        "share the list cache, sessions and logins with other replicas: redis://HOST:PORT/DB?prefix=... (values encrypted with EASEL_FERNET_KEY)",
+      ).env("EASEL_GATEWAY_CACHE"),
     )
     .addOption(
       new Option(
@@ -125,9 +132,13 @@ Both modes:
   EASEL_GATEWAY_LIST_CACHE_TTL   seconds, as --list-cache-ttl (the flag wins). Changes made in Canvas
                           itself show after at most this long; the gateway's own mutations show at once.
   EASEL_GATEWAY_TRUSTED_DOCUMENTS   as --trusted-documents: production runs registered operations only.
+  EASEL_GATEWAY_CACHE     as --cache: N replicas behind a load balancer share one Redis and behave as
+                          one (one Canvas walk per list, logins and sessions valid on every replica).
+                          Needs EASEL_FERNET_KEY (the same on every replica). Unset: in this process.
 Examples:
   $ EASEL_GATEWAY_KEYS=$(openssl rand -hex 24) easel serve --base-url https://school.instructure.com --store redis://127.0.0.1:6379
   $ easel serve --mode user --store redis://127.0.0.1:6379 --cors https://app.example.edu
+  $ EASEL_GATEWAY_CACHE=redis://127.0.0.1:6379/0?prefix=easel:gw: easel serve --mode user --store redis://127.0.0.1:6379
 Endpoints: POST /graphql, /healthz, /readyz, /metrics (Prometheus), /auth/login|callback|logout (user mode).`,
     )
     .action(async (flags: ServeFlags) => (await import("../actions/serve.js")).serve(flags));

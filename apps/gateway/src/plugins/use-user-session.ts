@@ -2,9 +2,10 @@ import type { OAuthStrategy } from "@easel/auth";
 import type { TokenStore } from "@easel/token-store";
 import type { Plugin } from "graphql-yoga";
 import type { Logger } from "pino";
-import { errorResponse, UNAUTHENTICATED } from "../errors.js";
+import { errorResponse, SESSION_STORE_UNAVAILABLE, UNAUTHENTICATED } from "../errors.js";
 import { requestState } from "../request-state.js";
 import { parseCookies, type SessionStore, serializeCookie } from "../sessions.js";
+import { SharedCacheUnavailableError } from "../shared/shared-backend.js";
 import { wantsGraphiQL } from "./use-graphiql.js";
 
 export const SESSION_COOKIE = "easel_session";
@@ -28,10 +29,10 @@ export interface UserSessionOptions {
   baseLog: Logger;
   /** At login, ask Canvas to delete the person's other tokens for the key (`replace_tokens=1`). */
   replaceTokens?: boolean;
-  /** After a login stored a new record for the user. */
-  onLogin?: (userId: number) => void;
-  /** After a logout revoked and deleted the user's record. */
-  onLogout?: (userId: number) => void;
+  /** After a login stored a new record for the user (awaited before the answer). */
+  onLogin?: (userId: number) => void | Promise<void>;
+  /** After a logout revoked and deleted the user's record (awaited before the answer). */
+  onLogout?: (userId: number) => void | Promise<void>;
 }
 
 /** Where the request came from, as the browser saw it. */
@@ -96,12 +97,12 @@ export function useUserSession(options: UserSessionOptions): Plugin {
       ? externalOrigin(request, options.trustProxy).protocol === "https:"
       : options.secureCookies;
 
-  const login = (request: Request): Response => {
+  const login = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     const redirectUri =
       options.redirectUri ?? new URL("/auth/callback", externalOrigin(request, options.trustProxy)).href;
     const start = strategy.startLogin({ redirectUri });
-    const binding = sessions.beginLogin(start.state, {
+    const binding = await sessions.beginLogin(start.state, {
       codeVerifier: start.codeVerifier,
       redirectUri: start.redirectUri,
       returnTo: safeReturnTo(url.searchParams.get("returnTo"), graphqlEndpoint),
@@ -115,7 +116,7 @@ export function useUserSession(options: UserSessionOptions): Plugin {
     const url = new URL(request.url);
     const state = requestState(request, baseLog);
     const cookies = parseCookies(request.headers.get("cookie"));
-    const pending = sessions.takeLogin(url.searchParams.get("state"), cookies.get(LOGIN_COOKIE));
+    const pending = await sessions.takeLogin(url.searchParams.get("state"), cookies.get(LOGIN_COOKIE));
     const clearLogin = serializeCookie(LOGIN_COOKIE, "", {
       secure: secure(request),
       path: "/auth",
@@ -146,8 +147,8 @@ export function useUserSession(options: UserSessionOptions): Plugin {
       return authErrorResponse(request, 502, "Canvas did not say who logged in.");
     }
     await store.set(userRecordKey(userId), record);
-    options.onLogin?.(userId);
-    const { cookie } = sessions.create(userId);
+    await options.onLogin?.(userId);
+    const { cookie } = await sessions.create(userId);
     state.principal = { kind: "user", userId };
     state.log.info({ userId }, "user logged in");
     return redirect(pending.returnTo, [
@@ -165,8 +166,8 @@ export function useUserSession(options: UserSessionOptions): Plugin {
    */
   const logout = async (request: Request): Promise<Response> => {
     const cookie = parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE);
-    const session = sessions.resolve(cookie);
-    sessions.destroy(cookie);
+    const session = await sessions.resolve(cookie);
+    await sessions.destroy(cookie);
     let revoked = false;
     if (session) {
       const key = userRecordKey(session.userId);
@@ -181,7 +182,7 @@ export function useUserSession(options: UserSessionOptions): Plugin {
         }
         await store.delete(key);
       }
-      options.onLogout?.(session.userId);
+      await options.onLogout?.(session.userId);
       log.info({ userId: session.userId, revoked }, "user logged out");
     }
     const headers = new Headers({
@@ -195,39 +196,72 @@ export function useUserSession(options: UserSessionOptions): Plugin {
     return new Response(JSON.stringify({ loggedOut: true, revoked }), { status: 200, headers });
   };
 
+  /**
+   * The session backend (Redis with a shared cache) is unreachable: a coded 503, never "logged
+   * out" (a 401 would send every browser to Canvas's consent page in a loop).
+   */
+  const unavailable = (request: Request, error: unknown): Response => {
+    requestState(request, baseLog).log.debug({ err: error }, "session lookup failed");
+    return errorResponse(
+      503,
+      SESSION_STORE_UNAVAILABLE,
+      "Sessions are unavailable for a moment (the shared session store does not answer): try again shortly.",
+      { "retry-after": "5", "cache-control": "no-store" },
+    );
+  };
+  const guarded =
+    (handler: (request: Request) => Promise<Response>) =>
+    async (request: Request): Promise<Response> => {
+      try {
+        return await handler(request);
+      } catch (error) {
+        if (error instanceof SharedCacheUnavailableError) return unavailable(request, error);
+        throw error;
+      }
+    };
+  const routes = { login: guarded(login), callback: guarded(callback), logout: guarded(logout) };
+
+  const checkSession = async (request: Request): Promise<Response | undefined> => {
+    const session = await sessions.resolve(parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE));
+    if (session) {
+      requestState(request, baseLog).principal = { kind: "user", userId: session.userId };
+      return undefined;
+    }
+    if (wantsGraphiQL(request))
+      return redirect(`/auth/login?returnTo=${encodeURIComponent(graphqlEndpoint)}`);
+    return errorResponse(401, UNAUTHENTICATED, "Log in first: open /auth/login in a browser.", {
+      "www-authenticate": 'Cookie realm="easel-gateway"',
+    });
+  };
+  const guardedCheck = async (request: Request): Promise<Response | undefined> => {
+    try {
+      return await checkSession(request);
+    } catch (error) {
+      if (error instanceof SharedCacheUnavailableError) return unavailable(request, error);
+      throw error;
+    }
+  };
+
   return {
     onRequest({ request, endResponse }) {
       const path = new URL(request.url).pathname;
       if (path === "/auth/login" && request.method === "GET") {
-        endResponse(login(request));
-        return undefined;
+        return routes.login(request).then(endResponse);
       }
       if (path === "/auth/callback" && request.method === "GET") {
-        return callback(request).then(endResponse);
+        return routes.callback(request).then(endResponse);
       }
       if (path === "/auth/logout") {
         if (request.method !== "POST") {
           endResponse(new Response("Use POST /auth/logout.", { status: 405, headers: { allow: "POST" } }));
           return undefined;
         }
-        return logout(request).then(endResponse);
+        return routes.logout(request).then(endResponse);
       }
       if (path !== graphqlEndpoint || request.method === "OPTIONS") return undefined;
-      const session = sessions.resolve(parseCookies(request.headers.get("cookie")).get(SESSION_COOKIE));
-      if (session) {
-        requestState(request, baseLog).principal = { kind: "user", userId: session.userId };
-        return undefined;
-      }
-      if (wantsGraphiQL(request)) {
-        endResponse(redirect(`/auth/login?returnTo=${encodeURIComponent(graphqlEndpoint)}`));
-      } else {
-        endResponse(
-          errorResponse(401, UNAUTHENTICATED, "Log in first: open /auth/login in a browser.", {
-            "www-authenticate": 'Cookie realm="easel-gateway"',
-          }),
-        );
-      }
-      return undefined;
+      return guardedCheck(request).then((response) => {
+        if (response) endResponse(response);
+      });
     },
   };
 }

@@ -66,13 +66,13 @@ builder.mutationFields((t) => ({
       try {
         progress = await ctx.canvas.updateGrades(courseId, assignmentId, changes);
       } catch (error) {
-        ctx.lists.invalidateCourse(courseId);
+        await ctx.lists.invalidateCourse(courseId);
         throw error;
       }
       // Every credential's view of the course changes. The job runs on after this: reads made
       // meanwhile are dropped again when `progress` sees it finish.
-      ctx.lists.invalidateCourse(courseId, { everyone: true });
-      ctx.lists.watchJob(progress.id, courseId);
+      await ctx.lists.invalidateCourse(courseId, { everyone: true });
+      await ctx.lists.watchJob(progress.id, courseId);
       return progress;
     },
   }),
@@ -92,10 +92,10 @@ builder.mutationFields((t) => ({
       try {
         result = await ctx.canvas.setLastAttended(courseId, studentId, args.date);
       } catch (error) {
-        ctx.lists.invalidateCourse(courseId);
+        await ctx.lists.invalidateCourse(courseId);
         throw error;
       }
-      ctx.lists.invalidateCourse(courseId, { everyone: true });
+      await ctx.lists.invalidateCourse(courseId, { everyone: true });
       return { courseId, studentId, date: result?.date ?? args.date };
     },
   }),

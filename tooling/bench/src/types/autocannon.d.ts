@@ -22,6 +22,8 @@ declare module "autocannon" {
     amount?: number;
     timeout?: number;
     pipelining?: number;
+    /** Each connection cycles through these in order (autocannon's `requests` option). */
+    requests?: Array<{ method?: string; path?: string; body?: string; headers?: Record<string, string> }>;
   }
   interface Result {
     latency: Histogram;
