@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { ManagedCredential } from "./credentials.js";
+import type { ResponseStore } from "./response-cache.js";
 import { loadTrustedDocuments, type TrustedDocumentManifest } from "./trusted-documents.js";
 
 /** graphql-armor limits. Every request is validated against them before it runs. */
@@ -93,6 +94,15 @@ interface CommonOptions {
    * the default. @default 250000
    */
   listCacheMaxRows?: number;
+  /**
+   * Whole answers of queries over course data (`course`, `courses`), kept per credential, document
+   * and variables for the list cache's TTL: the same query again is answered from the stored bytes
+   * (in service mode before any GraphQL work). Answers with errors are never kept; any mutation
+   * drops every stored answer, a login or logout the user's; `Cache-Control: no-cache` skips them.
+   * `false` turns it off (it is off with the list cache too). `store` swaps the in-process memory
+   * for a shared one; `maxBytes` bounds the memory one. @default { maxBytes: 67108864 }
+   */
+  responseCache?: boolean | { store?: ResponseStore; maxBytes?: number };
   /**
    * The list cache's clock, in milliseconds (monotonic). For tests: pass a fake one to expire
    * entries without sleeping. @default performance.now
@@ -202,6 +212,7 @@ interface NormalizedCommon {
   readinessTimeoutMs: number;
   loaderStrategy: LoaderStrategy;
   listCache: { ttlMs: number; maxEntries: number; maxRows: number; now: () => number };
+  responseCache: false | { store: ResponseStore | undefined; maxBytes: number };
   trustedDocuments: ReadonlyMap<string, string> | undefined;
 }
 
@@ -364,6 +375,23 @@ const commonSchema = z.object({
   listCacheTtlSeconds: intIn(0, 86_400).default(60),
   listCacheMaxEntries: intIn(1, 1_000_000).default(1_000),
   listCacheMaxRows: intIn(1, 100_000_000).default(250_000),
+  responseCache: z
+    .union(
+      [
+        z.boolean(),
+        z.object({
+          store: z
+            .custom<ResponseStore>(
+              (v) => typeof (v as Partial<ResponseStore> | null)?.get === "function",
+              expecting("a ResponseStore (get, set, generation, bump)"),
+            )
+            .optional(),
+          maxBytes: intIn(1024, 2 ** 40).optional(),
+        }),
+      ],
+      expecting("true, false or { store?, maxBytes? }"),
+    )
+    .default(true),
   clock: z
     .custom<() => number>((v) => typeof v === "function", expecting("a function returning milliseconds"))
     .optional(),
@@ -527,6 +555,13 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
       maxRows: c.listCacheMaxRows,
       now: c.clock ?? (() => performance.now()),
     },
+    responseCache:
+      c.responseCache === false
+        ? false
+        : {
+            store: c.responseCache === true ? undefined : c.responseCache.store,
+            maxBytes: (c.responseCache === true ? undefined : c.responseCache.maxBytes) ?? 64 * 1024 * 1024,
+          },
     trustedDocuments: c.trustedDocuments === undefined ? undefined : loadTrustedDocuments(c.trustedDocuments),
   };
   if (options.mode === "service") {
