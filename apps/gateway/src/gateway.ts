@@ -28,7 +28,7 @@ import { useRequestId } from "./plugins/use-request-id.js";
 import { useRequestTimeout } from "./plugins/use-request-timeout.js";
 import { useTrustedDocuments } from "./plugins/use-trusted-documents.js";
 import { useUserSession } from "./plugins/use-user-session.js";
-import { requestState } from "./request-state.js";
+import { executionScope, type RequestState, requestState } from "./request-state.js";
 import {
   MemoryResponseStore,
   ResponseCache,
@@ -137,9 +137,15 @@ export function createGateway(input: GatewayOptions): Gateway {
   const log = options.logger ?? (input.logger === false ? pino({ enabled: false }) : createGatewayLogger());
   const metrics = new GatewayMetrics(options.metricsRegistry, { processMetrics: options.processMetrics });
   const endpoint = options.graphqlEndpoint;
+  const readStoredLists = new WeakSet<RequestState>();
   const listCache = new ListCache({
     ...options.listCache,
-    onLookup: (list, result) => metrics.listCacheLookups.inc({ list, result }),
+    onLookup: (list, result) => {
+      metrics.listCacheLookups.inc({ list, result });
+      // An answer made of stored lists has an unknown age: the response cache does not keep it.
+      const state = result === "hit" ? executionScope.getStore() : undefined;
+      if (state) readStoredLists.add(state);
+    },
     onEvict: (reason) => metrics.listCacheEvictions.inc({ reason }),
   });
   metrics.observeListCache(() => listCache.stats);
@@ -238,6 +244,10 @@ export function createGateway(input: GatewayOptions): Gateway {
           return principal ? credentials.cacheScope(principal) : undefined;
         },
         metrics,
+        {
+          now: options.listCache.now,
+          readStoredLists: (request) => readStoredLists.has(requestState(request, log)),
+        },
       ),
     // Reject abusive documents before anything executes.
     useLimits(options.limits, { introspection: options.introspection }),

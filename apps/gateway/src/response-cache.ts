@@ -8,7 +8,9 @@ import type { GatewayMetrics } from "./metrics.js";
 /**
  * The response cache: whole GraphQL answers (the JSON bytes sent), per credential scope, document
  * and variables, for the list cache's TTL. Answers with errors are never stored, and nothing but
- * queries whose root fields read only list-cached Canvas data (`course`, `courses`).
+ * queries whose root fields read only list-cached Canvas data (`course`, `courses`), and only
+ * answers made of lists read from Canvas during the request (a list from the list cache has an
+ * unknown age): a repeat is never older than one TTL, as a list is not.
  *
  * Invalidation needs no key scan: every key carries the generation of its scope and the global
  * generation; a mutation bumps the global one (a write changes everyone's view of the course, as
@@ -169,6 +171,8 @@ export interface ResponseCacheNote {
   cacheable?: boolean;
   /** The answer's bytes, once execution gave one worth storing. */
   body?: string;
+  /** When the lookup was made (the TTL's clock): the stored answer expires one TTL after. */
+  startedAt?: number;
 }
 
 const notes = new WeakMap<Request, ResponseCacheNote>();
@@ -197,6 +201,12 @@ export function useResponseCache(
   cache: ResponseCache,
   scopeOf: (request: Request) => string | undefined,
   metrics: GatewayMetrics,
+  freshness: {
+    /** The TTL's clock (the list cache's). */
+    now: () => number;
+    /** The request read a list from the list cache (of unknown age): its answer is not kept. */
+    readStoredLists: (request: Request) => boolean;
+  },
 ): Plugin {
   return {
     onParams({ request, params, setResult }) {
@@ -204,6 +214,7 @@ export function useResponseCache(
       const scope = scopeOf(request);
       if (scope === undefined) return undefined;
       const note = responseCacheNote(request);
+      note.startedAt = freshness.now();
       const refresh = wantsRefresh(request.headers.get("cache-control"));
       let looked: MaybePromise<string>;
       try {
@@ -233,7 +244,7 @@ export function useResponseCache(
     },
     onExecutionResult({ request, result }) {
       const note = notes.get(request);
-      if (!note?.key || !note.cacheable) return;
+      if (!note?.key || !note.cacheable || freshness.readStoredLists(request)) return;
       if (Symbol.asyncIterator in (result as object)) return;
       const single = result as ExecutionResult;
       if (single.errors?.length || !single.data || single.extensions) return;
@@ -244,7 +255,9 @@ export function useResponseCache(
       if (!note?.key || note.body === undefined || response.status !== 200) return undefined;
       const contentType = response.headers.get("content-type");
       if (!contentType) return undefined;
-      return then(cache.store.set(note.key, { body: note.body, contentType }, cache.ttlMs), () => undefined);
+      // Its lists were all read from Canvas after the request began: it is no older than that.
+      const ttlMs = cache.ttlMs - (freshness.now() - (note.startedAt ?? freshness.now()));
+      return then(cache.store.set(note.key, { body: note.body, contentType }, ttlMs), () => undefined);
     },
   };
 }

@@ -88,6 +88,20 @@ describe("the response cache (service mode, over HTTP)", () => {
     expect(await lookups()).toEqual({ miss: 2, hit: 1 });
   });
 
+  it("keeps only answers made of lists read from Canvas: one made of stored lists (unknown age) is not kept", async () => {
+    await post(OUTSIDE_QUERY);
+    // The same lists, another document: from the list cache, so not stored.
+    const NAMES = '{ course(id: "1") { students(first: 100) { nodes { id name } } } }';
+    await post(NAMES);
+    await post(NAMES);
+    expect(await lookups()).toEqual({ miss: 3 });
+    // After the lists expire, it is made of fresh lists again, and kept (one TTL from its start).
+    clockMs += 61_000;
+    await post(NAMES);
+    await post(NAMES);
+    expect(await lookups()).toEqual({ miss: 4, hit: 1 });
+  });
+
   it("a wrong API key is refused, stored answers or not", async () => {
     await post(OUTSIDE_QUERY);
     const refused = await post(OUTSIDE_QUERY, { key: "not-a-key-0123456789abcdef" });
