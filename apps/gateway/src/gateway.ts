@@ -137,14 +137,16 @@ export function createGateway(input: GatewayOptions): Gateway {
   const log = options.logger ?? (input.logger === false ? pino({ enabled: false }) : createGatewayLogger());
   const metrics = new GatewayMetrics(options.metricsRegistry, { processMetrics: options.processMetrics });
   const endpoint = options.graphqlEndpoint;
-  const readStoredLists = new WeakSet<RequestState>();
+  const listsExpireAt = new WeakMap<RequestState, number>();
   const listCache = new ListCache({
     ...options.listCache,
-    onLookup: (list, result) => {
+    onLookup: (list, result, expiresAt) => {
       metrics.listCacheLookups.inc({ list, result });
-      // An answer made of stored lists has an unknown age: the response cache does not keep it.
-      const state = result === "hit" ? executionScope.getStore() : undefined;
-      if (state) readStoredLists.add(state);
+      // An answer lasts no longer than the earliest-expiring list it was made of.
+      const state = expiresAt === undefined ? undefined : executionScope.getStore();
+      if (state && expiresAt! < (listsExpireAt.get(state) ?? Number.POSITIVE_INFINITY)) {
+        listsExpireAt.set(state, expiresAt!);
+      }
     },
     onEvict: (reason) => metrics.listCacheEvictions.inc({ reason }),
   });
@@ -246,7 +248,7 @@ export function createGateway(input: GatewayOptions): Gateway {
         metrics,
         {
           now: options.listCache.now,
-          readStoredLists: (request) => readStoredLists.has(requestState(request, log)),
+          listsExpireAt: (request) => listsExpireAt.get(requestState(request, log)),
         },
       ),
     // Reject abusive documents before anything executes.

@@ -30,7 +30,11 @@ export interface ListCacheSettings {
   maxRows: number;
   /** Milliseconds, monotonic. */
   now: () => number;
-  onLookup?: (list: ListKind, result: LookupResult) => void;
+  /**
+   * Every lookup; `expiresAt` (the `now` clock) when the answer was not fetched for this caller:
+   * when the stored list, or the one being fetched, expires (what answers built on it may last).
+   */
+  onLookup?: (list: ListKind, result: LookupResult, expiresAt?: number) => void;
   onEvict?: (reason: "lru" | "expired") => void;
 }
 
@@ -43,6 +47,7 @@ interface Entry {
 }
 
 interface Flight {
+  startedAt: number;
   scope: string;
   courseId: number | undefined;
   promise: Promise<unknown>;
@@ -108,12 +113,12 @@ export class ListCache {
       if (entry) {
         this.#entries.delete(key);
         this.#entries.set(key, entry);
-        this.#settings.onLookup?.(list, "hit");
+        this.#settings.onLookup?.(list, "hit", entry.expiresAt);
         return Promise.resolve(entry.value as T);
       }
       const running = this.#flights.get(key);
       if (running) {
-        this.#settings.onLookup?.(list, "shared");
+        this.#settings.onLookup?.(list, "shared", running.startedAt + this.#settings.ttlMs);
         return this.#join(key, running, options.signal) as Promise<T>;
       }
     }
@@ -124,6 +129,7 @@ export class ListCache {
     const controller = new AbortController();
     const startedAt = this.#settings.now();
     const flight: Flight = {
+      startedAt,
       scope,
       courseId,
       controller,

@@ -8,9 +8,8 @@ import type { GatewayMetrics } from "./metrics.js";
 /**
  * The response cache: whole GraphQL answers (the JSON bytes sent), per credential scope, document
  * and variables, for the list cache's TTL. Answers with errors are never stored, and nothing but
- * queries whose root fields read only list-cached Canvas data (`course`, `courses`), and only
- * answers made of lists read from Canvas during the request (a list from the list cache has an
- * unknown age): a repeat is never older than one TTL, as a list is not.
+ * queries whose root fields read only list-cached Canvas data (`course`, `courses`). An answer
+ * expires with the earliest-expiring list it was made of: a repeat is never older than a list.
  *
  * Invalidation needs no key scan: every key carries the generation of its scope and the global
  * generation; a mutation bumps the global one (a write changes everyone's view of the course, as
@@ -204,8 +203,8 @@ export function useResponseCache(
   freshness: {
     /** The TTL's clock (the list cache's). */
     now: () => number;
-    /** The request read a list from the list cache (of unknown age): its answer is not kept. */
-    readStoredLists: (request: Request) => boolean;
+    /** When the earliest-expiring list the request read from the list cache expires, if any. */
+    listsExpireAt: (request: Request) => number | undefined;
   },
 ): Plugin {
   return {
@@ -244,7 +243,7 @@ export function useResponseCache(
     },
     onExecutionResult({ request, result }) {
       const note = notes.get(request);
-      if (!note?.key || !note.cacheable || freshness.readStoredLists(request)) return;
+      if (!note?.key || !note.cacheable) return;
       if (Symbol.asyncIterator in (result as object)) return;
       const single = result as ExecutionResult;
       if (single.errors?.length || !single.data || single.extensions) return;
@@ -255,8 +254,13 @@ export function useResponseCache(
       if (!note?.key || note.body === undefined || response.status !== 200) return undefined;
       const contentType = response.headers.get("content-type");
       if (!contentType) return undefined;
-      // Its lists were all read from Canvas after the request began: it is no older than that.
-      const ttlMs = cache.ttlMs - (freshness.now() - (note.startedAt ?? freshness.now()));
+      // One TTL from the request's start (lists it fetched are younger), and no longer than the
+      // earliest-expiring list it read from the list cache: a repeat is never older than a list.
+      const now = freshness.now();
+      const ttlMs = Math.min(
+        cache.ttlMs - (now - (note.startedAt ?? now)),
+        (freshness.listsExpireAt(request) ?? Number.POSITIVE_INFINITY) - now,
+      );
       return then(cache.store.set(note.key, { body: note.body, contentType }, ttlMs), () => undefined);
     },
   };

@@ -1,6 +1,12 @@
 import type { CanvasSim } from "@easel/canvas-sim";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../src/index.js";
+import {
+  MemoryResponseStore,
+  type ResponseStore,
+  type RunningGateway,
+  type StoredResponse,
+  startGateway,
+} from "../src/index.js";
 import { API_KEY, OUTSIDE_QUERY, startSim } from "./helpers.js";
 
 const SECOND_KEY = "second-key-0123456789abcdef";
@@ -88,18 +94,21 @@ describe("the response cache (service mode, over HTTP)", () => {
     expect(await lookups()).toEqual({ miss: 2, hit: 1 });
   });
 
-  it("keeps only answers made of lists read from Canvas: one made of stored lists (unknown age) is not kept", async () => {
+  it("a stored answer expires with the earliest list it was made of (never older than a list)", async () => {
     await post(OUTSIDE_QUERY);
-    // The same lists, another document: from the list cache, so not stored.
+    // Half a TTL later, another document over the same (stored) lists.
+    clockMs += 30_000;
     const NAMES = '{ course(id: "1") { students(first: 100) { nodes { id name } } } }';
     await post(NAMES);
+    clockMs += 29_000;
     await post(NAMES);
-    expect(await lookups()).toEqual({ miss: 3 });
-    // After the lists expire, it is made of fresh lists again, and kept (one TTL from its start).
-    clockMs += 61_000;
+    expect(await lookups()).toEqual({ miss: 2, hit: 1 });
+    // Its lists expired at 60 s: so did it, though it was made at 30 s.
+    clockMs += 2_000;
+    sim.resetStats();
     await post(NAMES);
-    await post(NAMES);
-    expect(await lookups()).toEqual({ miss: 4, hit: 1 });
+    expect(await lookups()).toEqual({ miss: 3, hit: 1 });
+    expect(sim.stats().requests.total).toBeGreaterThan(0);
   });
 
   it("a wrong API key is refused, stored answers or not", async () => {
@@ -186,5 +195,50 @@ describe("the response cache (service mode, over HTTP)", () => {
     expect((await post(OUTSIDE_QUERY)).text).toBe(other.text);
     expect(sim.stats().requests.total).toBe(0);
     expect(await lookups()).toEqual({ miss: 5 });
+  });
+});
+
+describe("a ResponseStore whose calls are async (as a shared one over Redis is)", () => {
+  it("answers repeats, drops them after a mutation, and keeps errors out, through promises", async () => {
+    const memory = new MemoryResponseStore({ maxBytes: 1 << 20, now: () => clockMs });
+    const calls: string[] = [];
+    const asyncStore: ResponseStore = {
+      get: async (key) => {
+        calls.push("get");
+        return memory.get(key);
+      },
+      set: async (key: string, value: StoredResponse, ttlMs: number) => {
+        calls.push("set");
+        memory.set(key, value, ttlMs);
+      },
+      generation: async (scope) => memory.generation(scope),
+      bump: async (scope) => {
+        calls.push("bump");
+        memory.bump(scope);
+      },
+    };
+    await running.close();
+    running = await startGateway({
+      mode: "service",
+      canvasBaseUrl: sim.url,
+      auth: sim.developerToken,
+      apiKeys: [API_KEY],
+      logger: false,
+      clock: () => clockMs,
+      responseCache: { store: asyncStore },
+      port: 0,
+    });
+    const first = await post(OUTSIDE_QUERY);
+    expect((await post(OUTSIDE_QUERY)).text).toBe(first.text);
+    expect(await lookups()).toEqual({ miss: 1, hit: 1 });
+    expect(memory.stats.entries).toBe(1);
+    const student = first.body.data.course.students.nodes[0].id as string;
+    await post(
+      `mutation { setLastAttended(courseId: "1", studentId: "${student}", date: "2026-10-03T09:00:00Z") { lastAttendedAt } }`,
+    );
+    expect(calls).toContain("bump");
+    const after = await post(OUTSIDE_QUERY);
+    expect(after.body.data.course.students.nodes[0].attendance.lastAttendedAt).toBe("2026-10-03T09:00:00Z");
+    expect(await lookups()).toEqual({ miss: 3, hit: 1 });
   });
 });

@@ -200,8 +200,8 @@ describe("user mode: each person sees what their own Canvas token can see", () =
       (await gateway.metrics.responseCacheLookups.get()).values.find((v) => v.labels.result === "hit")
         ?.value ?? 0;
 
-    // Earlier tests left both users' lists in the list cache; an answer is stored only when made of
-    // lists read from Canvas (a stored list's age is unknown), so the first asks skip the caches.
+    // Earlier tests left both users' lists in the list cache, near the end of their TTL on a slow
+    // machine (an answer expires with its lists): the first asks read Canvas afresh.
     const teacherFirst = await query(teacherSession.cookie, COURSE_ROSTER, { "cache-control": "no-cache" });
     const before = await hits();
     const teacherAgain = await query(teacherSession.cookie, COURSE_ROSTER);
