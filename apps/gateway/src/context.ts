@@ -25,4 +25,6 @@ export interface GatewayContext {
   execution: AbortController;
   /** Aborts only when the client goes away (subscriptions outlive the request timeout). */
   requestSignal: AbortSignal;
+  /** Nobody's stored answers are served again (a grade job this gateway started finished). */
+  invalidateResponses: () => Promise<void>;
 }

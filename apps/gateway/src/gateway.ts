@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { RequestListener } from "node:http";
+import type { IncomingMessage, RequestListener } from "node:http";
 import { oauthStrategy } from "@easel/config";
 import { useDeferStream } from "@graphql-yoga/plugin-defer-stream";
 import { GraphQLError } from "graphql";
@@ -15,8 +15,9 @@ import { createLoaders } from "./loaders.js";
 import { createGatewayLogger } from "./logger.js";
 import { GatewayMetrics } from "./metrics.js";
 import { type GatewayOptions, type NormalizedOptions, normalizeGatewayOptions } from "./options.js";
+import { usePlanner } from "./planner.js";
 import { useAccessLog } from "./plugins/use-access-log.js";
-import { useApiKeyAuth } from "./plugins/use-api-key-auth.js";
+import { apiKeyMatcher, useApiKeyAuth } from "./plugins/use-api-key-auth.js";
 import { useCanvasAccounting } from "./plugins/use-canvas-accounting.js";
 import { CSRF_HEADER, useCsrfGuard } from "./plugins/use-csrf-guard.js";
 import { useGraphiQL } from "./plugins/use-graphiql.js";
@@ -27,9 +28,17 @@ import { useRequestId } from "./plugins/use-request-id.js";
 import { useRequestTimeout } from "./plugins/use-request-timeout.js";
 import { useTrustedDocuments } from "./plugins/use-trusted-documents.js";
 import { useUserSession } from "./plugins/use-user-session.js";
-import { requestState } from "./request-state.js";
+import { executionScope, type RequestState, requestState } from "./request-state.js";
+import {
+  MemoryResponseStore,
+  ResponseCache,
+  responseCacheHandler,
+  useResponseCache,
+  wantsRefresh,
+} from "./response-cache.js";
 import { gatewaySchema } from "./schema/index.js";
 import { SessionStore } from "./sessions.js";
+import { sharedResponseStore } from "./shared/cache-store.js";
 import { SharedBackend } from "./shared/shared-backend.js";
 import { SharedLists } from "./shared/shared-lists.js";
 import { sharedSessionBackend } from "./shared/shared-sessions.js";
@@ -47,6 +56,8 @@ export interface Gateway {
   readonly logger: Logger;
   /** The cross-request list cache: its size, and `clear()` to drop every credential's lists. */
   readonly listCache: { readonly stats: { entries: number; rows: number; inFlight: number }; clear(): void };
+  /** The response cache (undefined when turned off, or with the list cache off). */
+  readonly responseCache: ResponseCache | undefined;
   /** Closes the Canvas clients. Call after the HTTP server stopped. */
   close(): Promise<void>;
 }
@@ -72,13 +83,14 @@ function yogaLogger(log: Logger): YogaLogger {
   };
 }
 
-/**
- * `Cache-Control: no-cache` on a GraphQL request: read every list from Canvas again (and store
- * the fresh answers), as HTTP caches revalidate on it.
- */
-function wantsRefresh(request: Request): boolean {
-  const header = request.headers.get("cache-control");
-  return header !== null && /(?:^|,)\s*no-cache\s*(?:,|$)/i.test(header);
+const MAX_REQUEST_BODY_BYTES = 1_000_000;
+
+/** The API key of a node:http request (as `presentedKey` reads a Fetch one). */
+function presentedNodeKey(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const bearer = header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+  const apiKey = req.headers["x-api-key"];
+  return bearer ?? (typeof apiKey === "string" ? apiKey.trim() : undefined);
 }
 
 function corsFor(options: NormalizedOptions) {
@@ -131,6 +143,7 @@ export function createGateway(input: GatewayOptions): Gateway {
   const endpoint = options.graphqlEndpoint;
   // EASEL_GATEWAY_CACHE: lists, sessions and logins in the Redis every replica shares.
   const shared = options.sharedCache && new SharedBackend({ ...options.sharedCache, log });
+  const listsExpireAt = new WeakMap<RequestState, number>();
   const listCache = new ListCache({
     ...options.listCache,
     shared:
@@ -141,7 +154,14 @@ export function createGateway(input: GatewayOptions): Gateway {
         maxRows: options.listCache.maxRows,
         maxEntries: options.listCache.maxEntries,
       }),
-    onLookup: (list, result) => metrics.listCacheLookups.inc({ list, result }),
+    onLookup: (list, result, expiresAt) => {
+      metrics.listCacheLookups.inc({ list, result });
+      // An answer lasts no longer than the earliest-expiring list it was made of.
+      const state = expiresAt === undefined ? undefined : executionScope.getStore();
+      if (state && expiresAt! < (listsExpireAt.get(state) ?? Number.POSITIVE_INFINITY)) {
+        listsExpireAt.set(state, expiresAt!);
+      }
+    },
     onEvict: (reason) => metrics.listCacheEvictions.inc({ reason }),
   });
   metrics.observeListCache(() => listCache.stats);
@@ -157,6 +177,20 @@ export function createGateway(input: GatewayOptions): Gateway {
         metrics.tokenRefreshes.inc({ mode: options.mode });
     },
   };
+
+  const responseCache =
+    options.responseCache && options.listCache.ttlMs > 0
+      ? new ResponseCache(
+          options.responseCache.store ??
+            (shared
+              ? sharedResponseStore(shared)
+              : new MemoryResponseStore({
+                  maxBytes: options.responseCache.maxBytes,
+                  now: options.listCache.now,
+                })),
+          options.listCache.ttlMs,
+        )
+      : undefined;
 
   let credentials: Credentials;
   let sessionPlugin: Plugin | undefined;
@@ -179,6 +213,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     const forgetUser = (userId: number) => {
       perUser.forget?.(userId);
       listCache.invalidateScope(userCacheScope(userId));
+      void responseCache?.invalidateScope(userCacheScope(userId));
       return listCache.settled();
     };
     sessionPlugin = useUserSession({
@@ -231,11 +266,28 @@ export function createGateway(input: GatewayOptions): Gateway {
     options.mode === "service" && useApiKeyAuth(options.apiKeys, endpoint, log),
     // Production's allowlist: only registered documents, by hash (still limited and validated below).
     options.trustedDocuments && useTrustedDocuments(options.trustedDocuments),
+    // A repeat of a stored answer ends here (after authentication, before parsing).
+    responseCache &&
+      useResponseCache(
+        responseCache,
+        (request) => {
+          const principal = requestState(request, log).principal;
+          return principal ? credentials.cacheScope(principal) : undefined;
+        },
+        metrics,
+        {
+          now: options.listCache.now,
+          listsExpireAt: (request) => listsExpireAt.get(requestState(request, log)),
+        },
+      ),
     // Reject abusive documents before anything executes.
     useLimits(options.limits, { introspection: options.introspection }),
     // Execution: attribute Canvas requests to this request, and bound its time.
     useCanvasAccounting(log, metrics),
     useRequestTimeout(options.requestTimeoutMs),
+    // Starts every list the operation needs at once, before resolvers reach them.
+    // (Not with the benchmark's naive loaders: they stand for no batching and no planning.)
+    options.loaderStrategy === "batched" && usePlanner(responseCache),
     // `@defer`/`@stream`: a roster answers before slow analytics (multipart/mixed or SSE increments).
     useDeferStream() as Plugin,
   ];
@@ -248,7 +300,7 @@ export function createGateway(input: GatewayOptions): Gateway {
     landingPage: false,
     // Operation batching would multiply Canvas costs behind one request's limits.
     batching: false,
-    maxRequestBodySize: 1_000_000,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     cors: corsFor(options),
     maskedErrors: { maskError: loggingMaskError(log, maskError) },
     logging: yogaLogger(log),
@@ -263,7 +315,7 @@ export function createGateway(input: GatewayOptions): Gateway {
       const canvas = credentials.portFor(state.principal);
       const lists = listCache.scoped(credentials.cacheScope(state.principal), {
         signal,
-        refresh: wantsRefresh(request),
+        refresh: wantsRefresh(request.headers.get("cache-control")),
       });
       return {
         requestId: state.requestId,
@@ -280,10 +332,32 @@ export function createGateway(input: GatewayOptions): Gateway {
         signal,
         execution,
         requestSignal,
+        invalidateResponses: async () => {
+          await responseCache?.invalidateAll();
+        },
       };
     },
     plugins: plugins.filter((plugin): plugin is Plugin => Boolean(plugin)),
   });
+
+  // Service mode: a stored answer is sent before Yoga sees the request (see response-cache.ts).
+  const yogaHandler = yoga as unknown as RequestListener;
+  let handler = yogaHandler;
+  if (responseCache && options.mode === "service") {
+    const match = apiKeyMatcher(options.apiKeys);
+    handler = responseCacheHandler({
+      cache: responseCache,
+      endpoint,
+      maxBodyBytes: MAX_REQUEST_BODY_BYTES,
+      scopeOf: (req) => {
+        const keyId = match(presentedNodeKey(req));
+        return keyId === undefined ? undefined : credentials.cacheScope({ kind: "service", keyId });
+      },
+      metrics,
+      log,
+      next: yogaHandler,
+    });
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -296,8 +370,9 @@ export function createGateway(input: GatewayOptions): Gateway {
           ? yoga.fetch(input as unknown as string)
           : yoga.fetch(input as unknown as string, init),
       ),
-    handler: yoga as unknown as RequestListener,
+    handler,
     metrics,
+    responseCache,
     logger: log,
     listCache,
     close: () => {

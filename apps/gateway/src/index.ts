@@ -28,6 +28,12 @@ export {
   type UserModeOptions,
 } from "./options.js";
 export { LOGIN_COOKIE, SESSION_COOKIE, userRecordKey } from "./plugins/use-user-session.js";
+export {
+  MemoryResponseStore,
+  ResponseCache,
+  type ResponseStore,
+  type StoredResponse,
+} from "./response-cache.js";
 export { gatewaySchema, printGatewaySchema } from "./schema/index.js";
 export { type ListenOptions, type RunningGateway, startGateway } from "./server.js";
 export { createSharedCacheStore, type SharedCacheStore, sharedCacheStore } from "./shared/cache-store.js";

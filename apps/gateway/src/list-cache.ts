@@ -38,7 +38,11 @@ export interface ListCacheSettings {
   maxRows: number;
   /** Milliseconds, monotonic. */
   now: () => number;
-  onLookup?: (list: ListKind, result: LookupResult) => void;
+  /**
+   * Every lookup; `expiresAt` (the `now` clock) when the answer was not fetched for this caller:
+   * when the stored list, or the one being fetched, expires (what answers built on it may last).
+   */
+  onLookup?: (list: ListKind, result: LookupResult, expiresAt?: number) => void;
   onEvict?: (reason: "lru" | "expired") => void;
   /** The Redis tier shared by every replica. @default none (values in this process only) */
   shared?: SharedLists;
@@ -53,6 +57,7 @@ interface Entry {
 }
 
 interface Flight {
+  startedAt: number;
   scope: string;
   courseId: number | undefined;
   promise: Promise<unknown>;
@@ -132,12 +137,12 @@ export class ListCache {
       if (entry) {
         this.#entries.delete(key);
         this.#entries.set(key, entry);
-        this.#settings.onLookup?.(list, "hit");
+        this.#settings.onLookup?.(list, "hit", entry.expiresAt);
         return Promise.resolve(entry.value as T);
       }
       const running = this.#flights.get(key);
       if (running) {
-        this.#settings.onLookup?.(list, "shared");
+        this.#settings.onLookup?.(list, "shared", running.startedAt + this.#settings.ttlMs);
         return this.#join(key, running, options.signal) as Promise<T>;
       }
     }
@@ -149,6 +154,7 @@ export class ListCache {
     const controller = new AbortController();
     const startedAt = this.#settings.now();
     const flight: Flight = {
+      startedAt,
       scope,
       courseId,
       controller,
@@ -161,7 +167,7 @@ export class ListCache {
       try {
         if (this.#shared) {
           const shared = this.#shared;
-          const { value, outcome } = await shared.read(
+          const { value, outcome, expiresAt } = await shared.read(
             scope,
             courseId,
             list,
@@ -175,7 +181,10 @@ export class ListCache {
             },
             { rows: options.rows, refresh: options.refresh, signal: controller.signal },
           );
-          this.#settings.onLookup?.(list, options.refresh ? "refresh" : outcome);
+          // Stored expiries are epoch ms (shared by replicas); lookups report on this cache's clock.
+          const expiresHere =
+            expiresAt === undefined ? undefined : this.#settings.now() + (expiresAt - shared.now());
+          this.#settings.onLookup?.(list, options.refresh ? "refresh" : outcome, expiresHere);
           return value;
         }
         const value = await fetch(controller.signal);

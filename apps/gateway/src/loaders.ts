@@ -51,6 +51,11 @@ export interface Loaders {
   submissions: DataLoader<SubmissionsKey, readonly Submission[], string>;
   /** A student's analytics summary, or null when analytics has no row for them. */
   summary: DataLoader<StudentKey, StudentSummary | null, string>;
+  /**
+   * The course's whole `student_summaries` list. Started by the planner before the roster is known
+   * (so `summary` then reads it instead of asking per student).
+   */
+  summaries: Pick<DataLoader<number, readonly StudentSummary[]>, "load">;
   /** The Roll Call Attendance submission, or null (no such assignment, or no submission). */
   rollCall: DataLoader<StudentKey, Submission | null, string>;
 }
@@ -325,10 +330,28 @@ export function createLoaders(
     bySubmissions,
   );
 
+  // Courses whose whole summaries list this request started (the planner, or a batch).
+  const summariesRequested = new Map<number, Promise<readonly StudentSummary[]>>();
+  const loadSummaries = (courseId: number) => {
+    let list = summariesRequested.get(courseId);
+    if (!list) {
+      list = lists.read(
+        courseId,
+        "summaries",
+        "",
+        (s) => canvas.studentSummaries(courseId, undefined, s),
+        count,
+      );
+      // Its readers handle a failure; nobody may read it (a speculative start).
+      list.catch(() => {});
+      summariesRequested.set(courseId, list);
+    }
+    return list;
+  };
   const summary = studentLoader<StudentSummary>("summary", {
-    haveWholeList: (courseId) => lists.peek(courseId, "summaries") !== undefined,
-    wholeList: (courseId) =>
-      lists.read(courseId, "summaries", "", (s) => canvas.studentSummaries(courseId, undefined, s), count),
+    haveWholeList: (courseId) =>
+      summariesRequested.has(courseId) || lists.peek(courseId, "summaries") !== undefined,
+    wholeList: loadSummaries,
     oneStudent: narrowRead("summary", (c, id, s) => canvas.studentSummaries(c, id, s)),
     studentOf: (row) => row.id,
   });
@@ -364,6 +387,7 @@ export function createLoaders(
     courses,
     course,
     roster: { load: loadRoster },
+    summaries: { load: loadSummaries },
     ...perStudent,
     assignments,
     rollCall,

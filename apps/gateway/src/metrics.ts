@@ -18,6 +18,7 @@ export class GatewayMetrics {
   readonly tokenRefreshes: Counter<"mode">;
   readonly loaderBatchSize: Histogram<"loader">;
   readonly listCacheLookups: Counter<"list" | "result">;
+  readonly responseCacheLookups: Counter<"result">;
   readonly listCacheEvictions: Counter<"reason">;
   readonly listCacheSize: Gauge<"unit">;
   readonly tokenExpiry: Gauge<"key">;
@@ -82,6 +83,12 @@ export class GatewayMetrics {
       name: "easel_gateway_list_cache_lookups_total",
       help: "Cross-request list cache lookups, by Canvas list and result (hit, shared: joined a fetch already running, miss, refresh: the client sent Cache-Control: no-cache).",
       labelNames: ["list", "result"],
+      registers,
+    });
+    this.responseCacheLookups = new Counter({
+      name: "easel_gateway_response_cache_lookups_total",
+      help: "Response cache lookups of GraphQL requests, by result (hit, miss, refresh: the client sent Cache-Control: no-cache).",
+      labelNames: ["result"],
       registers,
     });
     this.listCacheEvictions = new Counter({

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { ManagedCredential } from "./credentials.js";
+import type { ResponseStore } from "./response-cache.js";
 import { parseSharedCacheUrl, SHARED_CACHE_FORMS, type SharedCacheTarget } from "./shared/cache-url.js";
 import { loadTrustedDocuments, type TrustedDocumentManifest } from "./trusted-documents.js";
 
@@ -111,6 +112,15 @@ interface CommonOptions {
    * @default process.env.EASEL_FERNET_KEY
    */
   cacheFernetKeys?: string;
+  /**
+   * Whole answers of queries over course data (`course`, `courses`), kept per credential, document
+   * and variables for the list cache's TTL: the same query again is answered from the stored bytes
+   * (in service mode before any GraphQL work). Answers with errors are never kept; any mutation
+   * drops every stored answer, a login or logout the user's; `Cache-Control: no-cache` skips them.
+   * `false` turns it off (it is off with the list cache too). `store` swaps the in-process memory
+   * for a shared one; `maxBytes` bounds the memory one. @default { maxBytes: 67108864 }
+   */
+  responseCache?: boolean | { store?: ResponseStore; maxBytes?: number };
   /**
    * The list cache's clock, in milliseconds (monotonic). For tests: pass a fake one to expire
    * entries without sleeping. @default performance.now
@@ -222,6 +232,7 @@ interface NormalizedCommon {
   listCache: { ttlMs: number; maxEntries: number; maxRows: number; now: () => number };
   /** Redis shared by the replicas, or undefined (in-process). */
   sharedCache: { target: SharedCacheTarget; fernetKeys: string } | undefined;
+  responseCache: false | { store: ResponseStore | undefined; maxBytes: number };
   trustedDocuments: ReadonlyMap<string, string> | undefined;
 }
 
@@ -404,6 +415,23 @@ const commonSchema = z.object({
     })
     .optional(),
   cacheFernetKeys: nonEmptyString().optional(),
+  responseCache: z
+    .union(
+      [
+        z.boolean(),
+        z.object({
+          store: z
+            .custom<ResponseStore>(
+              (v) => typeof (v as Partial<ResponseStore> | null)?.get === "function",
+              expecting("a ResponseStore (get, set, generation, bump)"),
+            )
+            .optional(),
+          maxBytes: intIn(1024, 2 ** 40).optional(),
+        }),
+      ],
+      expecting("true, false or { store?, maxBytes? }"),
+    )
+    .default(true),
   clock: z
     .custom<() => number>((v) => typeof v === "function", expecting("a function returning milliseconds"))
     .optional(),
@@ -587,6 +615,13 @@ export function normalizeGatewayOptions(options: GatewayOptions): NormalizedOpti
     },
     sharedCache:
       c.cache === undefined ? undefined : { target: c.cache, fernetKeys: cacheKeys(c.cacheFernetKeys) },
+    responseCache:
+      c.responseCache === false
+        ? false
+        : {
+            store: c.responseCache === true ? undefined : c.responseCache.store,
+            maxBytes: (c.responseCache === true ? undefined : c.responseCache.maxBytes) ?? 64 * 1024 * 1024,
+          },
     trustedDocuments: c.trustedDocuments === undefined ? undefined : loadTrustedDocuments(c.trustedDocuments),
   };
   if (options.mode === "service") {

@@ -114,10 +114,14 @@ describe("/metrics", () => {
     expect(text).toMatch(/easel_gateway_dataloader_batch_size_sum\{loader="summary"\} 12/);
     expect(text).toMatch(/easel_gateway_canvas_requests_per_operation_count \d+/);
     expect(text).toMatch(/easel_gateway_graphql_errors_total\{code="NOT_FOUND"\} 1/);
-    // Asked again: served from the cache, the 404 asked of Canvas again (failures are not stored).
+    // Asked again: the answer from the response cache, the 404 asked of Canvas again (failures
+    // are not stored); the same lists under another document: from the list cache.
     expect((await gql(gateway, OUTSIDE_QUERY)).status).toBe(200);
     expect((await gql(gateway, '{ course(id: "999") { id } }')).status).toBe(404);
+    expect((await gql(gateway, `${OUTSIDE_QUERY} `)).status).toBe(200);
     const again = await (await get(gateway, "/metrics")).text();
+    expect(again).toMatch(/easel_gateway_response_cache_lookups_total\{result="hit"\} 1/);
+    expect(again).toMatch(/easel_gateway_response_cache_lookups_total\{result="miss"\} 4/);
     expect(again).toMatch(/easel_gateway_list_cache_lookups_total\{list="roster",result="hit"\} 1/);
     expect(again).toMatch(/easel_gateway_list_cache_lookups_total\{list="course",result="miss"\} 3/);
     expect(again).toMatch(/easel_gateway_list_cache_lookups_total\{list="course",result="hit"\} 1/);

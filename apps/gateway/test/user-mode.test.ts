@@ -55,10 +55,10 @@ async function login(
   return { cookie: `${SESSION_COOKIE}=${cookieValue([setCookie], SESSION_COOKIE)}`, setCookie };
 }
 
-async function query(cookie: string | undefined, document: string) {
+async function query(cookie: string | undefined, document: string, headers: Record<string, string> = {}) {
   const response = await gateway.fetch(`${HTTP_BASE}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) },
+    headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}), ...headers },
     body: JSON.stringify({ query: document }),
   });
   return {
@@ -187,6 +187,50 @@ describe("user mode: each person sees what their own Canvas token can see", () =
     expect(Object.keys(sim.stats().requests.byToken).sort()).toEqual(
       [tokenFingerprint(teacherToken), tokenFingerprint(studentToken)].sort(),
     );
+  });
+
+  it("the response cache never answers one user with another's stored answer (same document)", async () => {
+    const teacherSession = await login(teacher.login);
+    const studentSession = await login(student.login);
+    // No `viewer`: an answer made of list-cached course data only, so it is stored.
+    const COURSE_ROSTER =
+      '{ course(id: "1") { students { totalCount nodes { id grades { currentScore } } } } }';
+    type Roster = { course: { students: { totalCount: number; nodes: Array<{ id: string }> } } };
+    const hits = async () =>
+      (await gateway.metrics.responseCacheLookups.get()).values.find((v) => v.labels.result === "hit")
+        ?.value ?? 0;
+
+    // Earlier tests left both users' lists in the list cache, near the end of their TTL on a slow
+    // machine (an answer expires with its lists): the first asks read Canvas afresh.
+    const teacherFirst = await query(teacherSession.cookie, COURSE_ROSTER, { "cache-control": "no-cache" });
+    const before = await hits();
+    const teacherAgain = await query(teacherSession.cookie, COURSE_ROSTER);
+    expect(teacherAgain.body).toEqual(teacherFirst.body);
+    expect(await hits()).toBe(before + 1);
+
+    // The same bytes from the student: their own answer, from Canvas with their token.
+    sim.resetStats();
+    const asStudent = await query(studentSession.cookie, COURSE_ROSTER, { "cache-control": "no-cache" });
+    expect(await hits()).toBe(before + 1);
+    expect((asStudent.body.data as Roster).course.students.nodes.map((n) => n.id)).toEqual([
+      String(student.id),
+    ]);
+    expect((teacherFirst.body.data as Roster).course.students.totalCount).toBeGreaterThan(1);
+    // Then each one's repeat is their own stored answer.
+    const [teacherThird, studentAgain] = await Promise.all([
+      query(teacherSession.cookie, COURSE_ROSTER),
+      query(studentSession.cookie, COURSE_ROSTER),
+    ]);
+    expect(teacherThird.body).toEqual(teacherFirst.body);
+    expect(studentAgain.body).toEqual(asStudent.body);
+    expect(await hits()).toBe(before + 3);
+
+    // A new login of the student drops their stored answers (not the teacher's).
+    const relogged = await login(student.login);
+    await query(relogged.cookie, COURSE_ROSTER);
+    expect(await hits()).toBe(before + 3);
+    await query(teacherSession.cookie, COURSE_ROSTER);
+    expect(await hits()).toBe(before + 4);
   });
 
   it("every Canvas request of the student's query carries the student's token", async () => {

@@ -125,8 +125,8 @@ export class RequestPipeline {
       return;
     }
     const stats = this.#rt.stats;
-    stats.enter();
-    res.once("close", () => stats.leave());
+    const round = stats.enter();
+    res.once("close", () => stats.leave(round));
     this.#serve(req, res, path, query).catch((error: unknown) => {
       // Nothing above should throw; if it does, answer like Canvas's generic error page.
       if (!res.headersSent) {

@@ -294,6 +294,7 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
       },
       tokenGrants: { ...s.grants },
       peakConcurrency: s.peakConcurrency,
+      rounds: s.rounds,
       inFlight: s.inFlight,
       throttled: s.throttled,
       faults: { injected: faults.injected, byKind: Object.fromEntries(faults.byKind) },

@@ -12,6 +12,13 @@ export interface SimStats {
   tokenGrants: { authorization_code: number; refresh_token: number; refused: number };
   /** Most requests in flight at once. */
   peakConcurrency: number;
+  /**
+   * Round trips: the longest chain of requests each of which arrived after the one before it was
+   * answered. A client that sends everything independent at once and waits between dependent
+   * steps only scores its number of dependent steps, whatever the server's latency (a `slow`
+   * fault makes the overlap certain).
+   */
+  rounds: number;
   inFlight: number;
   /** Requests refused by the leaky bucket (not counting injected throttle faults). */
   throttled: number;
@@ -33,6 +40,8 @@ export class StatsCollector {
   grants = { authorization_code: 0, refresh_token: 0, refused: 0 };
   inFlight = 0;
   peakConcurrency = 0;
+  /** The deepest round of a request answered since the reset. */
+  rounds = 0;
   throttled = 0;
   progressCreated = 0;
 
@@ -43,13 +52,17 @@ export class StatsCollector {
     if (fingerprint !== null) this.byToken.set(fingerprint, (this.byToken.get(fingerprint) ?? 0) + 1);
   }
 
-  enter(): void {
+  /** A request arrived: returns its round (one more than the deepest answered before it). */
+  enter(): number {
     this.inFlight++;
     if (this.inFlight > this.peakConcurrency) this.peakConcurrency = this.inFlight;
+    return this.rounds + 1;
   }
 
-  leave(): void {
+  /** The request of `round` was answered. */
+  leave(round: number): void {
     this.inFlight--;
+    if (round > this.rounds) this.rounds = round;
   }
 
   reset(): void {
@@ -59,6 +72,7 @@ export class StatsCollector {
     this.byToken.clear();
     this.grants = { authorization_code: 0, refresh_token: 0, refused: 0 };
     this.peakConcurrency = this.inFlight;
+    this.rounds = 0;
     this.throttled = 0;
     this.progressCreated = 0;
   }

@@ -36,9 +36,26 @@ describe("stats", () => {
     expect(stats.requests.byStatus).toEqual({ "200": 2, "404": 1, "401": 1 });
     expect(stats.requests.byToken).toEqual({ [tokenFingerprint(sim.developerToken)]: 3 });
     expect(stats.peakConcurrency).toBeGreaterThanOrEqual(1);
+    // Each call waited for the one before: four round trips.
+    expect(stats.rounds).toBe(4);
     expect(stats.tokenGrants).toEqual({ authorization_code: 0, refresh_token: 0, refused: 0 });
     expect(stats.memory.rss).toBeGreaterThan(0);
     expect(sim.stats().requests.total).toBe(4);
+  });
+
+  it("rounds counts dependent steps, not requests: requests sent together are one round", async () => {
+    // Held long enough that the three overlap on any machine; only the order matters, not the time.
+    const slow = sim.faults.add({ fault: "slow", latencyMs: 500 });
+    try {
+      sim.resetStats();
+      await Promise.all([1, 2, 3].map((id) => call(sim, `/api/v1/courses/${id}/enrollments`)));
+      expect(sim.stats().rounds).toBe(1);
+      await call(sim, "/api/v1/courses");
+      expect(sim.stats().rounds).toBe(2);
+      expect(sim.stats().requests.total).toBe(4);
+    } finally {
+      for (const id of slow) sim.faults.remove(id);
+    }
   });
 
   it("POST /__sim/reset and resetStats() zero the counters", async () => {

@@ -16,26 +16,37 @@ export function presentedKey(request: Request): string | undefined {
 }
 
 /**
+ * The id of the configured key `key` is (first 8 hex chars of its SHA-256), compared as digests in
+ * constant time against every configured key; undefined for no key or a wrong one.
+ */
+export function apiKeyMatcher(apiKeys: readonly string[]): (key: string | undefined) => string | undefined {
+  const digests = apiKeys.map(digest);
+  return (key) => {
+    if (key === undefined) return undefined;
+    const given = digest(key);
+    let match: Buffer | undefined;
+    for (const candidate of digests) {
+      if (timingSafeEqual(candidate, given)) match = candidate;
+    }
+    return match?.toString("hex").slice(0, 8);
+  };
+}
+
+/**
  * Service mode: every request to the GraphQL endpoint must present one of the configured API
  * keys, else 401 with a JSON GraphQL error (no hint which part was wrong). Keys are compared as
  * SHA-256 digests in constant time against every configured key. The principal is the key's
  * digest prefix, so logs say which key was used without holding it.
  */
 export function useApiKeyAuth(apiKeys: readonly string[], graphqlEndpoint: string, baseLog: Logger): Plugin {
-  const digests = apiKeys.map(digest);
+  const match = apiKeyMatcher(apiKeys);
   return {
     onRequest({ request, endResponse }) {
       if (request.method === "OPTIONS") return;
       if (new URL(request.url).pathname !== graphqlEndpoint) return;
       const key = presentedKey(request);
-      let match: Buffer | undefined;
-      if (key !== undefined) {
-        const given = digest(key);
-        for (const candidate of digests) {
-          if (timingSafeEqual(candidate, given)) match = candidate;
-        }
-      }
-      if (!match) {
+      const keyId = match(key);
+      if (keyId === undefined) {
         endResponse(
           errorResponse(
             401,
@@ -48,10 +59,7 @@ export function useApiKeyAuth(apiKeys: readonly string[], graphqlEndpoint: strin
         );
         return;
       }
-      requestState(request, baseLog).principal = {
-        kind: "service",
-        keyId: match.toString("hex").slice(0, 8),
-      };
+      requestState(request, baseLog).principal = { kind: "service", keyId };
     },
   };
 }

@@ -72,6 +72,8 @@ builder.mutationFields((t) => ({
       // Every credential's view of the course changes. The job runs on after this: reads made
       // meanwhile are dropped again when `progress` sees it finish.
       await ctx.lists.invalidateCourse(courseId, { everyone: true });
+      // Before the answer: a replica serving a stored answer next must already see the write.
+      await ctx.invalidateResponses();
       await ctx.lists.watchJob(progress.id, courseId);
       return progress;
     },
@@ -96,6 +98,8 @@ builder.mutationFields((t) => ({
         throw error;
       }
       await ctx.lists.invalidateCourse(courseId, { everyone: true });
+      // Before the answer: a replica serving a stored answer next must already see the write.
+      await ctx.invalidateResponses();
       return { courseId, studentId, date: result?.date ?? args.date };
     },
   }),

@@ -21,7 +21,10 @@ const DONE = new Set(["completed", "failed"]);
  * course's cached lists (once), so reads cached while it ran do not outlive it.
  */
 function observed(progress: Progress, ctx: GatewayContext): Progress {
-  if (DONE.has(progress.workflow_state)) ctx.lists.jobDone(progress.id);
+  if (DONE.has(progress.workflow_state)) {
+    ctx.lists.jobDone(progress.id);
+    void ctx.invalidateResponses();
+  }
   return progress;
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Logger, pino } from "pino";
+import type { ResponseStore, StoredResponse } from "../response-cache.js";
 import { parseSharedCacheUrl, SHARED_CACHE_FORMS } from "./cache-url.js";
 import { SharedBackend } from "./shared-backend.js";
 import { scopeDigest } from "./shared-lists.js";
@@ -79,4 +80,21 @@ export function createSharedCacheStore(
     log: options.logger ?? pino({ enabled: false }),
   });
   return { ...sharedCacheStore(backend, options.namespace), close: () => backend.close() };
+}
+
+/**
+ * The response cache's store on the replicas' Redis. While Redis is away it answers as an empty
+ * cache that keeps nothing: a read misses (a generation it cannot read is one never used before,
+ * so no key built on it is ever found), a write or an invalidation is dropped (the backend logged
+ * the outage once; invalidations made then cannot reach other replicas, as for the list cache).
+ */
+export function sharedResponseStore(backend: SharedBackend): ResponseStore {
+  const store = sharedCacheStore(backend, "responses");
+  let unknownGeneration = 0;
+  return {
+    get: (key) => store.get<StoredResponse>(key).catch(() => undefined),
+    set: (key, value, ttlMs) => store.set(key, value, ttlMs).catch(() => undefined),
+    generation: (scope) => store.generation(scope).catch(() => -++unknownGeneration),
+    bump: (scope) => store.bumpGeneration(scope).catch(() => undefined),
+  };
 }

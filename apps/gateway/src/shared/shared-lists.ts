@@ -95,7 +95,7 @@ export class SharedLists {
     variant: string,
     fetch: () => Promise<T>,
     options: { rows: (value: T) => number; refresh: boolean; signal: AbortSignal | undefined },
-  ): Promise<{ value: T; outcome: SharedOutcome }> {
+  ): Promise<{ value: T; outcome: SharedOutcome; expiresAt?: number }> {
     const startedAt = this.#clock.now();
     let key: string;
     try {
@@ -115,17 +115,17 @@ export class SharedLists {
     const giveUpAt = startedAt + this.#lockTtlMs;
     let fetching = false;
     const copy = this.#copy<T>(key);
-    if (copy !== undefined) return { value: copy, outcome: "hit" };
+    if (copy !== undefined) return { ...copy, outcome: "hit" };
     try {
       const stored = await this.#get<T>(key);
-      if (stored !== undefined) return { value: stored, outcome: "hit" };
+      if (stored !== undefined) return { ...stored, outcome: "hit" };
       for (let attempt = 1; ; attempt++) {
         if (await this.#backend.tryLock(lockKey, owner, this.#lockTtlMs)) {
           try {
             // Stored between our lookup and our lock (a holder before us finished and released
             // it in that gap): look again under the lock, or we would walk the list a second time.
             const late = await this.#get<T>(key);
-            if (late !== undefined) return { value: late, outcome: "shared" };
+            if (late !== undefined) return { ...late, outcome: "shared" };
             fetching = true;
             return { value: await fetchAndStore(), outcome: "miss" };
           } finally {
@@ -136,8 +136,8 @@ export class SharedLists {
         const remaining = giveUpAt - this.#clock.now();
         if (remaining <= 0) break;
         await this.#clock.sleep(Math.min(remaining, backoffDelay(attempt, POLL)), options.signal);
-        const value = await this.#get<T>(key);
-        if (value !== undefined) return { value, outcome: "shared" };
+        const stored = await this.#get<T>(key);
+        if (stored !== undefined) return { ...stored, outcome: "shared" };
       }
     } catch (error) {
       // Only Redis failures before our own fetch fall back to Canvas; Canvas errors propagate.
@@ -146,6 +146,11 @@ export class SharedLists {
     }
     // The holder outlived the lock (dead, or hung): fetch without it rather than wait longer.
     return { value: await fetchAndStore(), outcome: "miss" };
+  }
+
+  /** Now on the clock stored expiries are read on (epoch ms, shared by the replicas). */
+  now(): number {
+    return this.#clock.now();
   }
 
   /** Stores a value fetched some other way (a course from the course list). Best effort. */
@@ -229,16 +234,16 @@ export class SharedLists {
     await this.#backend.setJson(key, stored, ttlMs).catch(() => undefined);
   }
 
-  /** The value in Redis (and a local copy of it), if unexpired. */
-  async #get<T>(key: string): Promise<T | undefined> {
+  /** The value in Redis (and a local copy of it), if unexpired, with its expiry (epoch ms). */
+  async #get<T>(key: string): Promise<{ value: T; expiresAt: number } | undefined> {
     const stored = await this.#backend.getJson<Stored<T>>(key);
     if (stored === undefined || !(stored.expiresAt > this.#clock.now())) return undefined;
     const rows = Array.isArray(stored.value) ? stored.value.length : 1;
     this.#keep(key, stored.value, rows, stored.expiresAt);
-    return stored.value;
+    return { value: stored.value, expiresAt: stored.expiresAt };
   }
 
-  #copy<T>(key: string): T | undefined {
+  #copy<T>(key: string): { value: T; expiresAt: number } | undefined {
     const copy = this.#local.get(key);
     if (!copy) return undefined;
     this.#local.delete(key);
@@ -247,7 +252,7 @@ export class SharedLists {
       return undefined;
     }
     this.#local.set(key, copy);
-    return copy.value as T;
+    return { value: copy.value as T, expiresAt: copy.expiresAt };
   }
 
   #keep(key: string, value: unknown, rows: number, expiresAt: number): void {

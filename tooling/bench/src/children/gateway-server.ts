@@ -1,20 +1,28 @@
 /**
  * The gateway in a process of its own (service mode, developer token, pino off), listening on a
- * free loopback port. argv[2]: { canvasBaseUrl, cache? } (`cache`: an EASEL_GATEWAY_CACHE URL,
- * shared by replicas; its Fernet key from EASEL_FERNET_KEY); the Canvas token and API key come
- * through the environment. Sends `{ url }` when listening; closes when the parent disconnects.
+ * free loopback port. argv[2]: { canvasBaseUrl, cache?, responseCache?, maxConcurrency? } (`cache`:
+ * an EASEL_GATEWAY_CACHE URL shared by replicas, its Fernet key from EASEL_FERNET_KEY); the Canvas
+ * token and API key come through the environment. Sends `{ url }` when listening, answers
+ * `{ type: "memory", gc }` with `{ memory, cpu }` (after a full GC if asked and --expose-gc is on);
+ * closes when the parent disconnects.
  */
 import { startGateway } from "@easel/gateway";
 
-const { canvasBaseUrl, cache } = JSON.parse(process.argv[2]!) as { canvasBaseUrl: string; cache?: string };
+const { canvasBaseUrl, cache, responseCache, maxConcurrency } = JSON.parse(process.argv[2]!) as {
+  canvasBaseUrl: string;
+  cache?: string;
+  responseCache?: boolean;
+  maxConcurrency?: number;
+};
 const running = await startGateway({
   mode: "service",
   canvasBaseUrl,
   auth: process.env.CANVAS_ACCESS_TOKEN!,
   apiKeys: [process.env.EASEL_BENCH_API_KEY!],
   logger: false,
-  canvasClient: { pacing: false },
+  canvasClient: { pacing: false, ...(maxConcurrency ? { maxConcurrency } : {}) },
   cache,
+  ...(responseCache === false ? { responseCache: false } : {}),
   port: 0,
   host: "127.0.0.1",
   shutdownTimeoutMs: 2000,
@@ -27,4 +35,10 @@ const stop = () => {
 };
 process.on("disconnect", stop);
 process.on("SIGTERM", stop);
+process.on("message", (message: { type?: string; gc?: boolean }) => {
+  if (message.type !== "memory") return;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (message.gc && gc) gc();
+  process.send!({ memory: process.memoryUsage(), cpu: process.cpuUsage() });
+});
 process.send!({ url: running.url });
