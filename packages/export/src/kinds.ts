@@ -10,6 +10,7 @@ import {
   ROLL_CALL_ASSIGNMENT_NAME,
   type StudentSummary,
   type Submission,
+  submissionsPlan,
 } from "@easel/canvas-client";
 import type { ExportClient } from "./client.js";
 import { invalidArg } from "./errors.js";
@@ -300,8 +301,10 @@ export interface RowsOptions {
 }
 
 /**
- * Every row of one kind for one course, streamed as Canvas's pages arrive, in Canvas's order.
- * Uses the fewest requests Canvas allows (100 per page; `student_ids[]=all` for submissions).
+ * Every row of one kind for one course, streamed as Canvas's pages arrive, in Canvas's order
+ * (submissions: by student, then assignment). Uses the fewest requests and the least Canvas work
+ * Canvas allows: 100 per page, and for submissions the form `submissionsPlan` chooses (one
+ * assignments-list request, then grouped pages of students with all their submissions).
  * Kinds that join two lists (attendance, engagement) hold at most one entry per student of the
  * course, never the course's submissions. Errors are the client's (`CANVAS_FORBIDDEN`,
  * `REAUTH_REQUIRED`, ...), unchanged.
@@ -469,13 +472,65 @@ export function submissionRow(courseId: number, s: Submission): SubmissionRow {
   };
 }
 
+/**
+ * The course's published assignments (the ones `students/submissions` lists), each with its place in
+ * Canvas's assignment order. One walk of the assignments list, the same one the `assignments` kind
+ * makes (a caller sharing identical walks, like the sync, pays for it once).
+ */
+export async function publishedAssignmentOrder(
+  api: CanvasEndpoints,
+  courseId: number,
+  signal?: AbortSignal,
+): Promise<Map<number, number>> {
+  const order = new Map<number, number>();
+  for await (const a of api.assignments.list(courseId, {}, { signal })) {
+    if (a.published !== false) order.set(a.id, order.size);
+  }
+  return order;
+}
+
+/** Orders one student's submissions by Canvas's assignment order (Canvas sends them unordered). */
+function byAssignmentOrder(order: ReadonlyMap<number, number>): (a: Submission, b: Submission) => number {
+  const place = (s: Submission) => order.get(s.assignment_id) ?? order.size;
+  return (a, b) => place(a) - place(b) || a.assignment_id - b.assignment_id;
+}
+
+/**
+ * Every submission of the course, by student (user id) and then assignment (Canvas's order), read in
+ * the form `submissionsPlan` says costs Canvas least for the course's published assignments: grouped
+ * pages of students (at most 2,000 submissions a page) when there are several assignments, the flat
+ * form for one (the same requests, no student entries), nothing for none. The flat form's rows (one
+ * per student at most) are put in the same order, holding at most one entry per student.
+ */
 async function* submissionRows(
   api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<SubmissionRow> {
-  const submissions = api.submissions.forStudents(courseId, { studentIds: "all" }, { signal });
-  for await (const s of submissions) yield submissionRow(courseId, s);
+  const order = await publishedAssignmentOrder(api, courseId, signal);
+  const plan = submissionsPlan({ assignments: order.size });
+  if (plan.query === undefined) return;
+  const sort = byAssignmentOrder(order);
+  if (plan.form === "grouped") {
+    const students = api.submissions.forStudents(
+      courseId,
+      { studentIds: "all", grouped: true, perPage: plan.perPage },
+      { signal },
+    );
+    for await (const student of students) {
+      for (const s of [...student.submissions].sort(sort)) yield submissionRow(courseId, s);
+    }
+    return;
+  }
+  const rows: Submission[] = [];
+  const flat = api.submissions.forStudents(
+    courseId,
+    { studentIds: "all", perPage: plan.perPage },
+    { signal },
+  );
+  for await (const s of flat) rows.push(s);
+  rows.sort((a, b) => a.user_id - b.user_id || sort(a, b));
+  for (const s of rows) yield submissionRow(courseId, s);
 }
 
 async function* assignmentRows(
