@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import {
-  highWaterMark,
+  highWaterMarkSql,
   mergeSubmissions,
   readHighWaterMark,
   type SubmissionDelta,
@@ -116,9 +116,11 @@ export async function syncCourse(
 
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
-    // One swap per course at a time across every worker of the fleet.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`easel-course:${schema}:${courseId}`]);
+    // One swap per course at a time across every worker of the fleet. BEGIN and the lock go as one
+    // simple query (one round trip); the key is a literal escaped by the driver.
+    await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(hashtext(${client.escapeLiteral(`easel-course:${schema}:${courseId}`)}))`,
+    );
     const state = await client.query<{ state: string }>(
       `SELECT state FROM ${s}.sync_run_courses WHERE run_id = $1 AND course_id = $2 FOR UPDATE`,
       [runId, courseId],
@@ -150,25 +152,34 @@ export async function syncCourse(
       changes += swapped.changes;
       counts[table] = swapped.rows;
     }
-    const newMark = tables.includes("submissions")
-      ? await highWaterMark(client, schema, courseId, fetchStartedAt)
-      : null;
-    await client.query(
-      `INSERT INTO ${s}.sync_course_state (course_id, kind, last_run_id, synced_at, row_count, high_water_mark)
-       SELECT $1, kind, $2, now(), row_count, CASE WHEN kind = 'submissions' THEN $5::timestamptz END
-       FROM unnest($3::text[], $4::bigint[]) AS u(kind, row_count)
-       ON CONFLICT (course_id, kind) DO UPDATE
-       SET last_run_id = EXCLUDED.last_run_id, synced_at = EXCLUDED.synced_at, row_count = EXCLUDED.row_count,
-           high_water_mark = EXCLUDED.high_water_mark`,
-      [courseId, runId, tables, tables.map((table) => counts[table]), newMark],
+    // One statement: the new mark, the ledger's rows and the staging cleanup.
+    const stagingDeletes = tables.map(
+      (table, i) =>
+        `d${i} AS (DELETE FROM ${s}.${ident(`staging_${TABLES[table].table}`)} WHERE run_id = $2 AND course_id = $1)`,
     );
     await client.query(
-      `UPDATE ${s}.sync_run_courses SET state = 'done', finished_at = now(), counts = $3, changes = $4, error = NULL,
-         incremental = $5
-       WHERE run_id = $1 AND course_id = $2`,
-      [runId, courseId, JSON.stringify(counts), changes, delta !== undefined],
+      `WITH m AS (${highWaterMarkSql(schema, "$1", "$6")}),
+       st AS (INSERT INTO ${s}.sync_course_state (course_id, kind, last_run_id, synced_at, row_count, high_water_mark)
+         SELECT $1, kind, $2, now(), row_count, CASE WHEN kind = 'submissions' THEN (SELECT mark FROM m) END
+         FROM unnest($3::text[], $4::bigint[]) AS u(kind, row_count)
+         ON CONFLICT (course_id, kind) DO UPDATE
+         SET last_run_id = EXCLUDED.last_run_id, synced_at = EXCLUDED.synced_at, row_count = EXCLUDED.row_count,
+             high_water_mark = EXCLUDED.high_water_mark),
+       done AS (UPDATE ${s}.sync_run_courses SET state = 'done', finished_at = now(), counts = $5, changes = $7,
+         error = NULL, incremental = $8 WHERE run_id = $2 AND course_id = $1),
+       ${stagingDeletes.join(",\n       ")}
+       SELECT 1`,
+      [
+        courseId,
+        runId,
+        tables,
+        tables.map((table) => counts[table]),
+        JSON.stringify(counts),
+        fetchStartedAt,
+        changes,
+        delta !== undefined,
+      ],
     );
-    await clearStaging(client, schema, tables, runId, courseId);
     await client.query("COMMIT");
     return { courseId, counts, fetched, changes, incremental: delta !== undefined, alreadyDone: false };
   } catch (error) {
