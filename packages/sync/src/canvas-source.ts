@@ -159,7 +159,7 @@ async function collect<T>(rows: AsyncIterable<T>): Promise<T[]> {
 
 /**
  * The client, with each course's enrollment and assignment lists walked once per set of parameters
- * (and the student enrollments filtered from the walk of all of them): concurrent and later identical
+ * (the student enrollments and an assignment search filtered from the walk of all of them): concurrent and later identical
  * walks share the first one's rows until `release(courseId)`. (The submissions kind lists the
  * assignments to size its pages; the assignments table lists them too.)
  */
@@ -197,6 +197,19 @@ function sharingCourseLists(client: ExportClient): {
     ) {
       const all = await shared(rest).rows;
       yield* all.filter((e) => (e as { type?: unknown }).type === "StudentEnrollment");
+      return;
+    }
+    // Likewise an assignment search (Roll Call's, for attendance) is a filter of the walk of every
+    // assignment: Canvas's `search_term` matches a part of the name, case-insensitively.
+    const { search_term: term, ...others }: Params = params ?? {};
+    if (path.endsWith("/assignments") && typeof term === "string") {
+      const all = await shared(others).rows;
+      const wanted = term.toLowerCase();
+      yield* all.filter((a) =>
+        String((a as { name?: unknown }).name ?? "")
+          .toLowerCase()
+          .includes(wanted),
+      );
       return;
     }
     yield* await shared(params).rows;

@@ -82,13 +82,27 @@ describe("a full sync reads submissions in the cheapest form", () => {
     expect(baseline.requests.byRoute[ROUTE.submissions]).toBe(
       COURSES.length * Math.ceil((STUDENTS * ASSIGNMENTS) / 100) + rollCall,
     );
-    // One walk of the assignments sizes the pages and fills the table (plus Roll Call's search).
-    expect(chosen.requests.byRoute[ROUTE.assignments]).toBe(COURSES.length * 2);
+    // One walk of the assignments sizes the pages, fills the table and finds Roll Call's assignment.
+    expect(chosen.requests.byRoute[ROUTE.assignments]).toBe(COURSES.length);
     // One walk of the enrollments serves users, enrollments and the student lists (123 a course).
     expect(chosen.requests.byRoute[ROUTE.enrollments]).toBe(COURSES.length * 2);
     expect(chosen.rows.byRoute[ROUTE.submissions]).toBe(
       COURSES.length * (STUDENTS * ASSIGNMENTS + STUDENTS) + odd * STUDENTS,
     );
+    // Roll Call's assignment, found in that walk: every odd course's students have their attendance.
+    const attendance = await grouped.pool.query<{ course_id: string; scored: string }>(
+      `SELECT course_id, count(roll_call_score) AS scored FROM "${grouped.schema}".attendance GROUP BY course_id ORDER BY course_id`,
+    );
+    const truth = COURSES.map((id) => {
+      const rollCall = sim.data.assignments(id).find((a) => a.name === "Roll Call Attendance");
+      const scored = rollCall
+        ? [...sim.data.submissions(id)].filter((s) => s.assignment_id === rollCall.id && s.score !== null)
+            .length
+        : 0;
+      return [id, scored];
+    });
+    expect(attendance.rows.map((r) => [Number(r.course_id), Number(r.scored)])).toEqual(truth);
+    expect(truth.filter(([, scored]) => scored > 0)).toHaveLength(odd);
     expect(chosen.requests.total).toBeLessThan(baseline.requests.total);
     expect(chosen.cost.total).toBeLessThan(baseline.cost.total);
     expect(chosen.cost.total).toBeCloseTo(
