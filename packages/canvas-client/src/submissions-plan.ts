@@ -11,22 +11,24 @@
  * `users_with_visibility_by_assignment_for_users(user_ids: student_ids, ...)`). So fewer, fuller pages
  * cost Canvas less, up to the size a request can serve well within Canvas's request timeout.
  *
- * Where the line is: at most 2,000 submissions on one grouped page. That is the size Canvas's own
- * gradebook asks for when it loads submissions (canvas:ui/features/gradebook/.../graphql/config.ts:
- * 20 students a request, "responses with maxPageSize * initialNumberOfStudentsPerSubmissionRequest
- * submissions" = 100 × 20; its older REST loader asked 35 students a request below 20 assignments and
- * 10 above, gradebooks_controller.rb `gradebook2.submissions_chunk_size`). Canvas loads a grouped
- * page's submissions and their preloads in one query and renders them in one response, so a page
- * Canvas itself would not ask for is a page that risks the hosted request timeout; 2,000 keeps every
- * grouped page to what Canvas's busiest screen already asks of it, and still needs a twentieth of the
- * flat form's requests.
+ * Where the line is: at most 1,000 submissions on one grouped page. Canvas loads a grouped page's
+ * submissions and their preloads in one query and renders them in one response, so the page must stay
+ * well inside Canvas's request timeout; the sizes Canvas's own gradebook asks of it are the evidence of
+ * what it serves comfortably. Its REST loader reads this same endpoint grouped, 35 students a request
+ * below 20 assignments and 10 above (canvas:app/controllers/gradebooks_controller.rb
+ * `gradebook2.submissions_chunk_size`, `gradebook2.many_submissions_chunk_size`): at most about 700
+ * submissions, and 1,000 for a 100-assignment course. Its newer GraphQL loader asks up to 2,000 a
+ * response (canvas:ui/features/gradebook/.../graphql/config.ts, "maxPageSize *
+ * initialNumberOfStudentsPerSubmissionRequest submissions" = 100 × 20). 1,000 sits between the two,
+ * still needs a tenth of the flat form's requests, and keeps the page a client holds (and prefetches)
+ * to about a megabyte of JSON.
  */
 
 /** Canvas's most items per page (`Api::MAX_PER_PAGE`). */
 const MAX_PER_PAGE = 100;
 
 /** At most this many submissions on one grouped page (see the module comment for why). */
-export const GROUPED_SUBMISSIONS_PER_PAGE = 2_000;
+export const GROUPED_SUBMISSIONS_PER_PAGE = 1_000;
 
 /** What a plan needs to know of a course. */
 export interface CourseShape {
@@ -86,7 +88,7 @@ function pages(items: number, perPage: number): number {
  *
  * @example
  * submissionsPlan({ assignments: 100, students: 10_000 });
- * // { form: "grouped", perPage: 20, requests: 500, rows: 1_010_000, query: {...} } (flat: 10,000 requests)
+ * // { form: "grouped", perPage: 10, requests: 1_000, rows: 1_010_000, query: {...} } (flat: 10,000 requests)
  */
 export function submissionsPlan(shape: CourseShape, options: SubmissionsPlanOptions = {}): SubmissionsPlan {
   const assignments = count("assignments", shape.assignments, 0);

@@ -498,7 +498,7 @@ function byAssignmentOrder(order: ReadonlyMap<number, number>): (a: Submission, 
 /**
  * Every submission of the course, by student (user id) and then assignment (Canvas's order), read in
  * the form `submissionsPlan` says costs Canvas least for the course's published assignments: grouped
- * pages of students (at most 2,000 submissions a page) when there are several assignments, the flat
+ * pages of students (at most 1,000 submissions a page) when there are several assignments, the flat
  * form for one (the same requests, no student entries), nothing for none. The flat form's rows (one
  * per student at most) are put in the same order, holding at most one entry per student.
  */

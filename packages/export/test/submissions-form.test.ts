@@ -29,10 +29,10 @@ async function flatBytes(sim: CanvasSim, client: CanvasClient): Promise<Buffer> 
 }
 
 describe.each([
-  // Several assignments: grouped pages (100 students x 12 = 1,200 submissions a page).
+  // Several assignments: grouped pages (83 students x 12 = 996 submissions a page).
   { assignments: 12, form: "grouped", submissionRequests: 2 },
-  // 60 assignments: at most 2,000 submissions a page, so 33 students a page.
-  { assignments: 60, form: "grouped", submissionRequests: 5 },
+  // 60 assignments: at most 1,000 submissions a page, so 16 students a page.
+  { assignments: 60, form: "grouped", submissionRequests: 10 },
   // One assignment: the flat form, the same requests without the student entries.
   { assignments: 1, form: "flat", submissionRequests: 2 },
 ])("a course of 150 students x $assignments assignments", ({ assignments, form, submissionRequests }) => {

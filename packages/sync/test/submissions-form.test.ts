@@ -77,8 +77,8 @@ describe("a full sync reads submissions in the cheapest form", () => {
     // Roll Call Attendance (odd courses): its submissions, one assignment, flat (2 pages of 100).
     const odd = COURSES.filter((id) => id % 2 === 1).length;
     const rollCall = odd * Math.ceil(STUDENTS / 100);
-    // 25 assignments: 80 students a grouped page (2,000 submissions), 2 pages a course.
-    expect(chosen.requests.byRoute[ROUTE.submissions]).toBe(COURSES.length * 2 + rollCall);
+    // 25 assignments: 40 students a grouped page (1,000 submissions), 3 pages a course.
+    expect(chosen.requests.byRoute[ROUTE.submissions]).toBe(COURSES.length * 3 + rollCall);
     expect(baseline.requests.byRoute[ROUTE.submissions]).toBe(
       COURSES.length * Math.ceil((STUDENTS * ASSIGNMENTS) / 100) + rollCall,
     );
