@@ -75,6 +75,10 @@ export function canvasCourseSource(client: ExportClient): IncrementalCourseDataS
       if (!kind) throw new TypeError(`No Canvas source for table "${table}".`);
       yield* rowsForCourse(client, kind, courseId, { signal }) as AsyncIterable<WarehouseRow>;
     },
+    // Flat, not grouped: in the grouped form Canvas pages every student and applies `*_since` only to
+    // each page's submissions (canvas:app/controllers/submissions_api_controller.rb `for_students`:
+    // `Api.paginate(student_scope)`, then `submissions_scope.where("submitted_at>?")`), so a day's
+    // changes would cost a page per 100 students plus an entry per student; flat pages serve only them.
     async *changedSubmissions(courseId, since, signal) {
       // The graded ones load while the submitted ones stream: a day's changes, not the course.
       const graded = collect(
