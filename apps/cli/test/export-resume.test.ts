@@ -173,9 +173,9 @@ describe("an OAuth record in a token store", () => {
       CANVAS_CLIENT_SECRET: sim.clientSecret,
     };
     // Two simulated hours after the first commit, Canvas answers 401 + WWW-Authenticate to the old token.
-    const result = await interruptAfter(1, exportArgs("csv", out, "--key", "nightly"), env, out, () =>
-      sim.advanceClock(7200),
-    );
+    // One course at a time, so courses are still to be read (one grouped page each) when it expires.
+    const args = exportArgs("csv", out, "--key", "nightly", "--concurrency", "1");
+    const result = await interruptAfter(1, args, env, out, () => sim.advanceClock(7200));
     expect(result.status, result.stderr).toBe(0);
     expect(sim.stats().tokenGrants.refresh_token).toBe(1);
     expect(result.stderr).not.toContain(minted.access_token);

@@ -18,8 +18,10 @@ let dir: string;
 beforeAll(async () => {
   sim = await startSim({
     seed: 7,
+    // 400 students x 15 assignments: 8 requests a course (assignments, 7 grouped pages of 66
+    // students), 700 ms each, so the export outlasts the 12 s token.
     courses: 3,
-    studentsPerCourse: 40,
+    studentsPerCourse: 400,
     assignmentsPerCourse: 15,
     tokenTtlSeconds: TTL_SECONDS,
     faults: "slow=700:1.0",

@@ -298,6 +298,11 @@ export interface ForStudentsOptions {
   gradingPeriodId?: number;
   order?: "id" | "graded_at";
   orderDirection?: "ascending" | "descending";
+  /**
+   * `per_page`: submissions a page, or students a page with `grouped` (see `submissionsPlan` for how
+   * many a grouped page should hold). @default the client's `perPage`
+   */
+  perPage?: number;
 }
 
 /**
@@ -422,6 +427,7 @@ export class SubmissionsApi {
       grading_period_id: options.gradingPeriodId,
       order: options.order,
       order_direction: options.orderDirection,
+      per_page: options.perPage,
     };
     const { studentIds } = options;
     if (studentIds !== "all" && !Array.isArray(studentIds)) {

@@ -68,4 +68,11 @@ export { type LinkRel, type PageLinks, parseLinkHeader } from "./link.js";
 export type { CanvasLogger } from "./logger.js";
 export type { CanvasClientOptions, PacingOptions, RetryOptions } from "./options.js";
 export { staticTokenProvider } from "./static-token.js";
+export {
+  type CourseShape,
+  GROUPED_SUBMISSIONS_PER_PAGE,
+  type SubmissionsPlan,
+  type SubmissionsPlanOptions,
+  submissionsPlan,
+} from "./submissions-plan.js";
 export type * from "./types.js";

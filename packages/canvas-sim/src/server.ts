@@ -208,7 +208,8 @@ export class RequestPipeline {
     if (reply.status === 429 || reply.status === 403) {
       throttled ||= reply.contentType === TEXT_TYPE && reply.body.includes("(Rate Limit Exceeded)");
     }
-    const cost = throttled ? 0 : rt.throttle.cost(reply.rows ?? 0, ctx.extraCost);
+    const rows = throttled ? 0 : servedRows(reply);
+    const cost = throttled ? 0 : rt.throttle.cost(rows, ctx.extraCost);
     const remaining = rt.throttle.end(reservation, cost, rt.clock.now());
     const headers: Record<string, string | number> = {
       "Content-Type": reply.contentType,
@@ -219,7 +220,7 @@ export class RequestPipeline {
     if (!throttled) headers["X-Request-Cost"] = rubyFloat(cost);
     headers["X-Rate-Limit-Remaining"] = throttled ? "0.0" : rubyFloat(remaining);
     if (reply.headers) Object.assign(headers, reply.headers);
-    stats(rt, routeKey, String(reply.status), fingerprint);
+    stats(rt, routeKey, String(reply.status), fingerprint, cost, rows);
     let body = reply.body;
     if (fault?.fault === "malformed") {
       body = `${body.slice(0, Math.floor(body.length / 2))}<<truncated by canvas-sim`;
@@ -301,11 +302,24 @@ function hasScope(scopes: readonly string[], store: RouteStore, method: string):
   return method === "HEAD" && scopes.includes(store.scope.replace("url:HEAD|", "url:GET|"));
 }
 
+/** Rows a reply serves: a list's items (as its handler counted them), or 1 for a successful single object. */
+function servedRows(reply: Reply): number {
+  if (reply.rows !== undefined) return reply.rows;
+  return reply.status < 300 && reply.contentType === JSON_TYPE && reply.body.startsWith("{") ? 1 : 0;
+}
+
 /** Counts Canvas requests only: /api and /login (never /__sim, nor stray paths like /favicon.ico). */
-function stats(rt: SimRuntime, routeKey: string, status: string, fingerprint: string | null): void {
+function stats(
+  rt: SimRuntime,
+  routeKey: string,
+  status: string,
+  fingerprint: string | null,
+  cost = 0,
+  rows = 0,
+): void {
   const space = routeKey.indexOf(" ");
   const path = routeKey.slice(space + 1);
   if (path.startsWith("/api/") || path.startsWith("/login/") || path === "<unmatched>") {
-    rt.stats.count(routeKey, status, fingerprint);
+    rt.stats.count(routeKey, status, fingerprint, cost, rows);
   }
 }

@@ -25,7 +25,7 @@ import { submissionRoutes } from "./routes/submissions.js";
 import { userRoutes } from "./routes/users.js";
 import type { SimRuntime } from "./runtime.js";
 import { RequestPipeline } from "./server.js";
-import { type SimStats, StatsCollector } from "./stats.js";
+import { roundCost, roundedEntries, type SimStats, StatsCollector } from "./stats.js";
 import { Throttle } from "./throttle.js";
 import { TokenRegistry, tokenFingerprint } from "./tokens.js";
 
@@ -292,6 +292,12 @@ export async function createCanvasSim(options: CanvasSimOptions = {}): Promise<C
         byStatus: Object.fromEntries(s.byStatus),
         byToken: Object.fromEntries(s.byToken),
       },
+      cost: {
+        total: roundCost(s.cost),
+        byToken: roundedEntries(s.costByToken),
+        byRoute: roundedEntries(s.costByRoute),
+      },
+      rows: { total: s.rows, byRoute: Object.fromEntries(s.rowsByRoute) },
       tokenGrants: { ...s.grants },
       peakConcurrency: s.peakConcurrency,
       rounds: s.rounds,

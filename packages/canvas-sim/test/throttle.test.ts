@@ -129,3 +129,52 @@ describe("making the throttle bite", () => {
     });
   });
 });
+
+describe("/__sim/stats cost units and rows", () => {
+  it("reports the cost it charged and the rows it served, per token and per route, with throttling off too", async () => {
+    for (const throttle of [false, { costPerRequest: 0.5, costPerRow: 0.01 }] as const) {
+      await withSim({ courses: 1, studentsPerCourse: 30, assignmentsPerCourse: 4, throttle }, async (sim) => {
+        const other = sim.admin.createDeveloperToken({ userId: 1 });
+        let charged = 0;
+        const page = await call(sim, "/api/v1/courses/1/students/submissions?student_ids[]=all&per_page=50");
+        charged += Number(page.headers.get("x-request-cost"));
+        const course = await call(sim, "/api/v1/courses/1", { token: other });
+        charged += Number(course.headers.get("x-request-cost"));
+        const stats = sim.stats();
+        const perRow = throttle === false ? 0 : throttle.costPerRow;
+        const perRequest = throttle === false ? 0.01 : throttle.costPerRequest;
+        // 50 submissions, then one course object.
+        expect(stats.rows.total).toBe(51);
+        expect(stats.rows.byRoute["GET /api/v1/courses/:course_id/students/submissions"]).toBe(50);
+        expect(stats.cost.total).toBeCloseTo(charged, 6);
+        expect(stats.cost.total).toBeCloseTo(2 * perRequest + 51 * perRow, 6);
+        expect(Object.values(stats.cost.byToken).sort()).toEqual(
+          [perRequest + perRow, perRequest + 50 * perRow].map((v) => Math.round(v * 1e6) / 1e6).sort(),
+        );
+        sim.resetStats();
+        expect(sim.stats().cost).toEqual({ total: 0, byToken: {}, byRoute: {} });
+        expect(sim.stats().rows).toEqual({ total: 0, byRoute: {} });
+      });
+    }
+  });
+
+  it("a grouped submissions page counts its students and every submission in them", async () => {
+    await withSim({ courses: 1, studentsPerCourse: 30, assignmentsPerCourse: 4 }, async (sim) => {
+      const grouped = await call<unknown[]>(
+        sim,
+        "/api/v1/courses/1/students/submissions?student_ids[]=all&grouped=1&per_page=10",
+      );
+      expect(grouped.body).toHaveLength(10);
+      expect(sim.stats().rows.total).toBe(10 + 10 * 4);
+    });
+  });
+
+  it("a throttled request charges nothing and serves no rows", async () => {
+    await withSim({ throttle: { costPerRequest: 700 } }, async (sim) => {
+      expect((await call(sim, "/api/v1/courses/1")).status).toBe(200);
+      expect((await call(sim, "/api/v1/courses/1")).status).toBe(429);
+      expect(sim.stats().cost.total).toBe(700);
+      expect(sim.stats().rows.total).toBe(1);
+    });
+  });
+});

@@ -55,6 +55,7 @@ export {
   type ExportKind,
   type GradeRow,
   type KindRows,
+  publishedAssignmentOrder,
   ROLL_CALL_ASSIGNMENT_NAME,
   type RowsOptions,
   rowsForCourse,

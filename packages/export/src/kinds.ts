@@ -10,6 +10,7 @@ import {
   ROLL_CALL_ASSIGNMENT_NAME,
   type StudentSummary,
   type Submission,
+  submissionsPlan,
 } from "@easel/canvas-client";
 import type { ExportClient } from "./client.js";
 import { invalidArg } from "./errors.js";
@@ -300,8 +301,10 @@ export interface RowsOptions {
 }
 
 /**
- * Every row of one kind for one course, streamed as Canvas's pages arrive, in Canvas's order.
- * Uses the fewest requests Canvas allows (100 per page; `student_ids[]=all` for submissions).
+ * Every row of one kind for one course, streamed as Canvas's pages arrive, in Canvas's order
+ * (submissions: by student, then assignment). Uses the fewest requests and the least Canvas work
+ * Canvas allows: 100 per page, and for submissions the form `submissionsPlan` chooses (one
+ * assignments-list request, then grouped pages of students with all their submissions).
  * Kinds that join two lists (attendance, engagement) hold at most one entry per student of the
  * course, never the course's submissions. Errors are the client's (`CANVAS_FORBIDDEN`,
  * `REAUTH_REQUIRED`, ...), unchanged.
@@ -506,6 +509,36 @@ export function submissionRow(courseId: number, s: Submission): SubmissionRow {
   };
 }
 
+/**
+ * The course's published assignments (the ones `students/submissions` lists), each with its place in
+ * Canvas's assignment order. One walk of the assignments list, the same one the `assignments` kind
+ * makes (a caller sharing identical walks, like the sync, pays for it once).
+ */
+export async function publishedAssignmentOrder(
+  api: CanvasEndpoints,
+  courseId: number,
+  signal?: AbortSignal,
+): Promise<Map<number, number>> {
+  const order = new Map<number, number>();
+  for await (const a of api.assignments.list(courseId, {}, { signal })) {
+    if (a.published !== false) order.set(a.id, order.size);
+  }
+  return order;
+}
+
+/** Orders one student's submissions by Canvas's assignment order (Canvas sends them unordered). */
+function byAssignmentOrder(order: ReadonlyMap<number, number>): (a: Submission, b: Submission) => number {
+  const place = (s: Submission) => order.get(s.assignment_id) ?? order.size;
+  return (a, b) => place(a) - place(b) || a.assignment_id - b.assignment_id;
+}
+
+/**
+ * Every submission of the course, by student (user id) and then assignment (Canvas's order), read in
+ * the form `submissionsPlan` says costs Canvas least for the course's published assignments: grouped
+ * pages of students (at most 1,000 submissions a page) when there are several assignments, the flat
+ * form for one (the same requests, no student entries), nothing for none. The flat form's rows (one
+ * per student at most) are put in the same order, holding at most one entry per student.
+ */
 async function* submissionRows(
   api: CanvasEndpoints,
   courseId: number,
@@ -514,18 +547,44 @@ async function* submissionRows(
   for await (const batch of submissionBatches(api, courseId, signal)) yield* batch;
 }
 
-/** A course's submissions a page at a time (the export's hot path: 1M rows are 10,000 pages). */
+/**
+ * A course's submissions a page at a time (the export's hot path: 1M rows are thousands of pages),
+ * in the form `submissionsPlan` finds cheapest for Canvas, by student then assignment order.
+ */
 async function* submissionBatches(
   api: CanvasEndpoints,
   courseId: number,
   signal?: AbortSignal,
 ): AsyncIterable<SubmissionRow[]> {
-  const pages = api.submissions.forStudentsPages(courseId, { studentIds: "all" }, { signal });
-  for await (const page of pages) {
-    const rows = new Array<SubmissionRow>(page.length);
-    for (let i = 0; i < page.length; i++) rows[i] = submissionRow(courseId, page[i]!);
-    yield rows;
+  const order = await publishedAssignmentOrder(api, courseId, signal);
+  const plan = submissionsPlan({ assignments: order.size });
+  if (plan.query === undefined) return;
+  const sort = byAssignmentOrder(order);
+  if (plan.form === "grouped") {
+    const pages = api.submissions.forStudentsPages(
+      courseId,
+      { studentIds: "all", grouped: true, perPage: plan.perPage },
+      { signal },
+    );
+    for await (const page of pages) {
+      const rows: SubmissionRow[] = [];
+      for (const student of page) {
+        for (const s of student.submissions.slice().sort(sort)) rows.push(submissionRow(courseId, s));
+      }
+      yield rows;
+    }
+    return;
   }
+  // The flat form is chosen only for one assignment (a row per student): sorted whole, by student.
+  const rows: Submission[] = [];
+  const flat = api.submissions.forStudentsPages(
+    courseId,
+    { studentIds: "all", perPage: plan.perPage },
+    { signal },
+  );
+  for await (const page of flat) rows.push(...page);
+  rows.sort((a, b) => a.user_id - b.user_id || sort(a, b));
+  yield rows.map((s) => submissionRow(courseId, s));
 }
 
 async function* assignmentRows(

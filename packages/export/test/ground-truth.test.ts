@@ -87,13 +87,16 @@ describe("rowsForCourse", () => {
     expect(Object.keys(rows[0]!)).toEqual(columnsOf("submissions"));
   });
 
-  it("uses the fewest requests: 100 per page, student_ids[]=all", async () => {
+  it("uses the fewest requests: the assignments, then one grouped page of 40 students x 6 assignments", async () => {
     sim.resetStats();
     let count = 0;
     for await (const _ of rowsForCourse(client, "submissions", 3)) count++;
-    // 40 students x 6 assignments = 240 submissions: 3 pages of 100.
+    // 40 students x 6 assignments = 240 submissions: 3 flat pages of 100, or 1 grouped page.
     expect(count).toBe(240);
-    expect(sim.stats().requests.total).toBe(3);
+    expect(sim.stats().requests.byRoute).toEqual({
+      "GET /api/v1/courses/:course_id/assignments": 1,
+      "GET /api/v1/courses/:course_id/students/submissions": 1,
+    });
   });
 
   it("rowBatchesForCourse: the same rows, a Canvas page per batch for submissions, one row each otherwise", async () => {

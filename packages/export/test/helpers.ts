@@ -117,8 +117,15 @@ export function expectedRows(sim: CanvasSim, kind: ExportKind, courseIds: readon
           });
         }
         break;
-      case "submissions":
-        for (const sub of data.submissions(c)) {
+      case "submissions": {
+        // By student, then the assignment list's order; the simulator keeps them by submission id.
+        const place = new Map<unknown, number>(data.assignments(c).map((a, i) => [a.id, i]));
+        const byStudent = [...data.submissions(c)].sort(
+          (a, b) =>
+            Number(a.user_id) - Number(b.user_id) ||
+            place.get(a.assignment_id)! - place.get(b.assignment_id)!,
+        );
+        for (const sub of byStudent) {
           rows.push({
             course_id: c,
             assignment_id: n(sub.assignment_id),
@@ -137,6 +144,7 @@ export function expectedRows(sim: CanvasSim, kind: ExportKind, courseIds: readon
           });
         }
         break;
+      }
       case "assignments":
         for (const a of data.assignments(c)) {
           rows.push({

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import {
-  highWaterMark,
+  highWaterMarkSql,
   mergeSubmissions,
   readHighWaterMark,
   type SubmissionDelta,
@@ -46,22 +46,26 @@ export async function syncCourse(
     full?: boolean;
     /** @default DEFAULT_OVERLAP_SECONDS */
     overlapSeconds?: number;
+    /** Caps the high-water mark at the moment fetching started. @default the wall clock */
+    clock?: { now(): number };
     signal?: AbortSignal;
   },
 ): Promise<CourseSyncResult> {
   const { schema, runId, courseId, tables, source, signal } = options;
-  const fetchStartedAt = new Date();
-  const mark =
-    !options.full && tables.includes("submissions") && isIncrementalSource(source)
-      ? await readHighWaterMark(pool, schema, courseId)
-      : undefined;
+  const fetchStartedAt = new Date(options.clock?.now() ?? Date.now());
   const s = ident(schema);
-  await pool.query(
-    `UPDATE ${s}.sync_run_courses SET state = 'running', attempts = attempts + 1, started_at = now(), error = NULL
-     WHERE run_id = $1 AND course_id = $2 AND state <> 'done'`,
-    [runId, courseId],
-  );
-  await clearStaging(pool, schema, tables, runId, courseId);
+  // Three independent statements at once: on a busy database every round trip is the course's latency.
+  const [mark] = await Promise.all([
+    !options.full && tables.includes("submissions") && isIncrementalSource(source)
+      ? readHighWaterMark(pool, schema, courseId)
+      : undefined,
+    pool.query(
+      `UPDATE ${s}.sync_run_courses SET state = 'running', attempts = attempts + 1, started_at = now(), error = NULL
+       WHERE run_id = $1 AND course_id = $2 AND state <> 'done'`,
+      [runId, courseId],
+    ),
+    clearStaging(pool, schema, tables, runId, courseId),
+  ]);
 
   const fetched: Record<string, number> = {};
   let delta: SubmissionDelta | undefined;
@@ -112,9 +116,11 @@ export async function syncCourse(
 
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
-    // One swap per course at a time across every worker of the fleet.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`easel-course:${schema}:${courseId}`]);
+    // One swap per course at a time across every worker of the fleet. BEGIN and the lock go as one
+    // simple query (one round trip); the key is a literal escaped by the driver.
+    await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(hashtext(${client.escapeLiteral(`easel-course:${schema}:${courseId}`)}))`,
+    );
     const state = await client.query<{ state: string }>(
       `SELECT state FROM ${s}.sync_run_courses WHERE run_id = $1 AND course_id = $2 FOR UPDATE`,
       [runId, courseId],
@@ -133,38 +139,47 @@ export async function syncCourse(
     }
     let changes = 0;
     const counts: Record<string, number> = {};
+    const merged = tables.includes("submissions") && delta !== undefined;
+    const replaced = tables.filter((table) => !(table === "submissions" && merged));
+    const swaps = await swapTables(client, schema, replaced, runId, courseId);
+    if (merged)
+      swaps.set(
+        "submissions",
+        await mergeSubmissions(client, schema, TABLES.submissions, runId, courseId, delta!),
+      );
     for (const table of tables) {
-      const swapped =
-        table === "submissions" && delta
-          ? await mergeSubmissions(client, schema, TABLES[table], runId, courseId, delta)
-          : await swapTable(client, schema, TABLES[table], runId, courseId);
+      const swapped = swaps.get(table)!;
       changes += swapped.changes;
       counts[table] = swapped.rows;
     }
-    for (const table of tables) {
-      const newMark =
-        table === "submissions" ? await highWaterMark(client, schema, courseId, fetchStartedAt) : null;
-      await client.query(
-        `INSERT INTO ${s}.sync_course_state (course_id, kind, last_run_id, synced_at, row_count, high_water_mark)
-         VALUES ($1, $2, $3, now(), $4, $5)
+    // One statement: the new mark, the ledger's rows and the staging cleanup.
+    const stagingDeletes = tables.map(
+      (table, i) =>
+        `d${i} AS (DELETE FROM ${s}.${ident(`staging_${TABLES[table].table}`)} WHERE run_id = $2 AND course_id = $1)`,
+    );
+    await client.query(
+      `WITH m AS (${highWaterMarkSql(schema, "$1", "$6")}),
+       st AS (INSERT INTO ${s}.sync_course_state (course_id, kind, last_run_id, synced_at, row_count, high_water_mark)
+         SELECT $1, kind, $2, now(), row_count, CASE WHEN kind = 'submissions' THEN (SELECT mark FROM m) END
+         FROM unnest($3::text[], $4::bigint[]) AS u(kind, row_count)
          ON CONFLICT (course_id, kind) DO UPDATE
          SET last_run_id = EXCLUDED.last_run_id, synced_at = EXCLUDED.synced_at, row_count = EXCLUDED.row_count,
-             high_water_mark = EXCLUDED.high_water_mark`,
-        [courseId, table, runId, counts[table], newMark],
-      );
-    }
-    await client.query(
-      `UPDATE ${s}.sync_run_courses SET state = 'done', finished_at = now(), counts = $3, changes = $4, error = NULL,
-         incremental = $5
-       WHERE run_id = $1 AND course_id = $2`,
-      [runId, courseId, JSON.stringify(counts), changes, delta !== undefined],
+             high_water_mark = EXCLUDED.high_water_mark),
+       done AS (UPDATE ${s}.sync_run_courses SET state = 'done', finished_at = now(), counts = $5, changes = $7,
+         error = NULL, incremental = $8 WHERE run_id = $2 AND course_id = $1),
+       ${stagingDeletes.join(",\n       ")}
+       SELECT 1`,
+      [
+        courseId,
+        runId,
+        tables,
+        tables.map((table) => counts[table]),
+        JSON.stringify(counts),
+        fetchStartedAt,
+        changes,
+        delta !== undefined,
+      ],
     );
-    for (const table of tables) {
-      await client.query(
-        `DELETE FROM ${s}.${ident(`staging_${TABLES[table].table}`)} WHERE run_id = $1 AND course_id = $2`,
-        [runId, courseId],
-      );
-    }
     await client.query("COMMIT");
     return { courseId, counts, fetched, changes, incremental: delta !== undefined, alreadyDone: false };
   } catch (error) {
@@ -175,19 +190,20 @@ export async function syncCourse(
   }
 }
 
+/** Empties the course's staging rows of every table in one statement (one round trip). */
 async function clearStaging(
-  pool: Pool,
+  db: Pool | PoolClient,
   schema: string,
   tables: readonly TableName[],
   runId: number,
   courseId: number,
 ): Promise<void> {
-  for (const table of tables) {
-    await pool.query(
-      `DELETE FROM ${ident(schema)}.${ident(`staging_${TABLES[table].table}`)} WHERE run_id = $1 AND course_id = $2`,
-      [runId, courseId],
-    );
-  }
+  if (tables.length === 0) return;
+  const deletes = tables.map(
+    (table, i) =>
+      `d${i} AS (DELETE FROM ${ident(schema)}.${ident(`staging_${TABLES[table].table}`)} WHERE run_id = $1 AND course_id = $2)`,
+  );
+  await db.query(`WITH ${deletes.join(", ")} SELECT 1`, [runId, courseId]);
 }
 
 /** Streams rows into the staging table in batches (one INSERT ... unnest per batch). */
@@ -231,35 +247,60 @@ function toSqlValue(value: unknown): unknown {
   return value;
 }
 
-/** Replaces the course's rows in one table from staging; returns how many keys differ and the rows now held. */
-async function swapTable(
+/**
+ * Replaces the course's rows in these tables from staging; returns, per table, how many keys differ
+ * and the rows now held. Two statements whatever the number of tables (a round trip is the costly part
+ * of a small course on a busy database): the first counts each table's differences and deletes its
+ * rows (its sub-statements share one snapshot, so each count sees the rows before the delete), the
+ * second inserts the staged rows.
+ */
+async function swapTables(
   client: PoolClient,
   schema: string,
-  spec: TableSpec,
+  tables: readonly TableName[],
   runId: number,
   courseId: number,
-): Promise<{ changes: number; rows: number }> {
+): Promise<Map<TableName, { changes: number; rows: number }>> {
+  const swapped = new Map<TableName, { changes: number; rows: number }>();
+  if (tables.length === 0) return swapped;
   const s = ident(schema);
-  const target = `${s}.${ident(spec.table)}`;
-  const staging = `${s}.${ident(`staging_${spec.table}`)}`;
-  const cols = spec.columns.map(([name]) => ident(name)).join(", ");
-  const pk = spec.primaryKey.map(ident).join(", ");
-  // Canvas pagination can repeat a row when data changes between pages: keep one per key.
-  const order = spec.newest ? ` ORDER BY ${pk}, ${spec.newest}` : "";
-  const fresh = `SELECT DISTINCT ON (${pk}) ${cols} FROM ${staging} WHERE run_id = $1 AND course_id = $2${order}`;
-  const current = `SELECT ${cols} FROM ${target} WHERE course_id = $2`;
+  const parts = tables.map((table) => {
+    const spec = TABLES[table];
+    const target = `${s}.${ident(spec.table)}`;
+    const staging = `${s}.${ident(`staging_${spec.table}`)}`;
+    const cols = spec.columns.map(([name]) => ident(name)).join(", ");
+    const pk = spec.primaryKey.map(ident).join(", ");
+    // Canvas pagination can repeat a row when data change between pages: keep one per key.
+    const order = spec.newest ? ` ORDER BY ${pk}, ${spec.newest}` : "";
+    const fresh = `SELECT DISTINCT ON (${pk}) ${cols} FROM ${staging} WHERE run_id = $1 AND course_id = $2${order}`;
+    return { target, cols, pk, fresh };
+  });
   // A changed row appears on both sides of the difference: count keys, not rows.
-  const diff = await client.query<{ n: string }>(
-    `WITH f AS (${fresh}), c AS (${current}),
-          incoming AS (SELECT * FROM f EXCEPT SELECT * FROM c),
-          outgoing AS (SELECT * FROM c EXCEPT SELECT * FROM f)
-     SELECT count(*) AS n FROM (SELECT ${pk} FROM incoming UNION SELECT ${pk} FROM outgoing) k`,
+  const diffs = parts.map(
+    ({ target, cols, pk, fresh }, i) =>
+      `f${i} AS (${fresh}), c${i} AS (SELECT ${cols} FROM ${target} WHERE course_id = $2),
+       n${i} AS (SELECT count(*) AS n FROM (
+         SELECT ${pk} FROM (SELECT * FROM f${i} EXCEPT SELECT * FROM c${i}) incoming
+         UNION SELECT ${pk} FROM (SELECT * FROM c${i} EXCEPT SELECT * FROM f${i}) outgoing) k),
+       d${i} AS (DELETE FROM ${target} WHERE course_id = $2)`,
+  );
+  const counted = await client.query<Record<string, string>>(
+    `WITH ${diffs.join(",\n")} SELECT ${parts.map((_, i) => `(SELECT n FROM n${i}) AS n${i}`).join(", ")}`,
     [runId, courseId],
   );
-  await client.query(`DELETE FROM ${target} WHERE course_id = $1`, [courseId]);
-  const inserted = await client.query(
-    `INSERT INTO ${target} (${cols}, sync_run_id) SELECT ${cols}, $1 FROM (${fresh}) f`,
+  const inserts = parts.map(
+    ({ target, cols, fresh }, i) =>
+      `i${i} AS (INSERT INTO ${target} (${cols}, sync_run_id) SELECT ${cols}, $1 FROM (${fresh}) f RETURNING 1)`,
+  );
+  const inserted = await client.query<Record<string, string>>(
+    `WITH ${inserts.join(",\n")} SELECT ${parts.map((_, i) => `(SELECT count(*) FROM i${i}) AS r${i}`).join(", ")}`,
     [runId, courseId],
   );
-  return { changes: Number(diff.rows[0]?.n ?? 0), rows: inserted.rowCount ?? 0 };
+  tables.forEach((table, i) => {
+    swapped.set(table, {
+      changes: Number(counted.rows[0]?.[`n${i}`] ?? 0),
+      rows: Number(inserted.rows[0]?.[`r${i}`] ?? 0),
+    });
+  });
+  return swapped;
 }

@@ -126,35 +126,25 @@ export async function mergeSubmissions(
      WHERE (${data.map((c) => `t.${c}`).join(", ")}) IS DISTINCT FROM (${data.map((c) => `EXCLUDED.${c}`).join(", ")})`,
     [runId, courseId],
   );
-  const removed = await client.query(
-    `DELETE FROM ${target} WHERE course_id = $1
-       AND NOT (user_id = ANY($2::bigint[]) AND assignment_id = ANY($3::bigint[]))`,
+  // One statement: its count sees the rows before its delete (one snapshot), so rows = count - removed.
+  const removed = await client.query<{ removed: string; total: string }>(
+    `WITH d AS (DELETE FROM ${target} WHERE course_id = $1
+       AND NOT (user_id = ANY($2::bigint[]) AND assignment_id = ANY($3::bigint[])) RETURNING 1)
+     SELECT (SELECT count(*) FROM d) AS removed, (SELECT count(*) FROM ${target} WHERE course_id = $1) AS total`,
     [courseId, delta.studentIds, delta.assignmentIds],
   );
-  const total = await client.query<{ n: string }>(
-    `SELECT count(*) AS n FROM ${target} WHERE course_id = $1`,
-    [courseId],
-  );
-  return { changes: (upserted.rowCount ?? 0) + (removed.rowCount ?? 0), rows: Number(total.rows[0]?.n ?? 0) };
+  const gone = Number(removed.rows[0]?.removed ?? 0);
+  return { changes: (upserted.rowCount ?? 0) + gone, rows: Number(removed.rows[0]?.total ?? 0) - gone };
 }
 
 /**
- * The course's new high-water mark, inside the swap transaction after the swap: the latest
- * submitted_at / graded_at the warehouse now holds, in Canvas's own clock (no skew with ours), but
- * never later than when this run started fetching (a timestamp Canvas dates in the future must not
- * hide the changes made before it).
+ * The course's new high-water mark, as SQL for the swap transaction after the swap (`$1` the course,
+ * `$2` when the run started fetching): the latest submitted_at / graded_at the warehouse now holds, in
+ * Canvas's own clock (no skew with ours), but never later than when this run started fetching (a
+ * timestamp Canvas dates in the future must not hide the changes made before it).
  */
-export async function highWaterMark(
-  client: PoolClient,
-  schema: string,
-  courseId: number,
-  fetchStartedAt: Date,
-): Promise<Date | null> {
-  const result = await client.query<{ mark: Date | null }>(
-    `SELECT CASE WHEN m IS NULL THEN NULL ELSE least(m, $2::timestamptz) END AS mark
+export function highWaterMarkSql(schema: string, course = "$1", fetchStartedAt = "$2"): string {
+  return `SELECT CASE WHEN m IS NULL THEN NULL ELSE least(m, ${fetchStartedAt}::timestamptz) END AS mark
      FROM (SELECT greatest(max(submitted_at), max(graded_at)) AS m
-     FROM ${ident(schema)}.submissions WHERE course_id = $1) latest`,
-    [courseId, fetchStartedAt],
-  );
-  return result.rows[0]?.mark ?? null;
+     FROM ${ident(schema)}.submissions WHERE course_id = ${course}) latest`;
 }

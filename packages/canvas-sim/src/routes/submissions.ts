@@ -278,7 +278,8 @@ function groupedPage(
   const course = model.catalog.course(courseId)!;
   const totalScores = includes(ctx).has("total_scores");
   const total = students === null ? model.studentsPerCourse : students.length;
-  return ordinalPageText(ctx, total, (start, end) => {
+  let served = 0;
+  const reply = ordinalPageText(ctx, total, (start, end) => {
     const result: string[] = [];
     for (let i = start; i < end; i++) {
       const studentIndex = students === null ? i : students[i]!;
@@ -288,6 +289,7 @@ function groupedPage(
         const row = model.submissions.row(courseId, assignments[a]!, studentIndex);
         if (matches(row, filter)) submissions.push(render(row));
       }
+      served += submissions.length;
       let entry = `{"user_id":${user.id},"section_id":${courseId},"submissions":[${submissions.join(",")}]`;
       if (canViewAll) entry += `,"integration_id":null,"sis_user_id":${JSON.stringify(user.sisUserId)}`;
       if (totalScores) {
@@ -302,6 +304,8 @@ function groupedPage(
     }
     return result;
   });
+  // Canvas's work on a grouped page is its students and every submission in them.
+  return { ...reply, rows: (reply.rows ?? 0) + served };
 }
 
 export function assignmentParam(ctx: RequestContext, courseId: number, name = "assignment_id"): number {
