@@ -90,6 +90,7 @@ describe.skipIf(!redisUp)("the shared list tier (Redis)", () => {
       await gate;
       return [{ id: 42 }];
     };
+    const holderStartedAt = clock.now();
     const holder = a.lists.read("svc:y", 3, "roster", "", slow, noRefresh);
     // The holder has the lock once its fetch ran.
     await vitestUntil(() => fetches === 1);
@@ -100,7 +101,8 @@ describe.skipIf(!redisUp)("the shared list tier (Redis)", () => {
     // Wake the waiter's poll: it finds the stored value.
     while (clock.sleeping > 0) await clock.advance(100);
     const result = await waiter;
-    expect(result).toEqual({ value: [{ id: 42 }], outcome: "shared" });
+    // The stored expiry travels with the value: one TTL from when the holder started its walk.
+    expect(result).toEqual({ value: [{ id: 42 }], outcome: "shared", expiresAt: holderStartedAt + 60_000 });
     expect(fetches).toBe(1);
   });
 
@@ -138,7 +140,7 @@ describe.skipIf(!redisUp)("the shared list tier (Redis)", () => {
     const fromA = await a.lists.read("svc:gap", 4, "roster", "", fetch, noRefresh);
     release();
     expect(fromA).toEqual({ value: [{ n: 1 }], outcome: "miss" });
-    expect(await fromB).toEqual({ value: [{ n: 1 }], outcome: "shared" });
+    expect(await fromB).toEqual({ value: [{ n: 1 }], outcome: "shared", expiresAt: clock.now() + 60_000 });
     expect(fetches).toBe(1);
   });
 
