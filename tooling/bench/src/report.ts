@@ -89,12 +89,56 @@ export function renderSummary(results: readonly BenchResult[]): string {
   return markdownTable({ columns: ["benchmark", "goal", "status", "measured"], rows });
 }
 
+/**
+ * What RESULTS.md already says of a bench that this run did not measure and no saved results
+ * hold (a clone has RESULTS.md but not results/latest.json): its goal rows and its section, kept
+ * word for word so that running one bench never drops the others' last figures.
+ */
+export interface KeptResult {
+  issueItem: number;
+  goalRows: string[];
+  section: string;
+}
+
+/** The parts of `resultsMd` (a RESULTS.md) that belong to `benches`, for `renderResults`. */
+export function keptResults(
+  resultsMd: string,
+  benches: ReadonlyArray<{ name: string; issueItem: number }>,
+): KeptResult[] {
+  const sections = resultsMd.split(/^(?=## )/m);
+  const goals = sections.find((s) => s.startsWith("## Goals")) ?? "";
+  const kept: KeptResult[] = [];
+  for (const bench of benches) {
+    const section = sections.find((s) => s.split("\n", 1)[0]!.endsWith(`(\`${bench.name}\`)`));
+    if (!section) continue;
+    const goalRows = goals.split("\n").filter((line) => line.startsWith(`| ${bench.issueItem}. `));
+    kept.push({ issueItem: bench.issueItem, goalRows, section: section.trimEnd() });
+  }
+  return kept;
+}
+
+/** A goals table with kept rows put in their place (rows are ordered by issue item). */
+export function withKeptRows(table: string, kept: readonly KeptResult[]): string {
+  if (kept.length === 0) return table;
+  const [header, rule, ...rows] = table.split("\n");
+  const item = (row: string) => Number(/^\| (\d+)\. /.exec(row)?.[1] ?? 0);
+  const all = [...rows, ...kept.flatMap((k) => k.goalRows)];
+  // Array.prototype.sort is stable: each bench's rows keep their order.
+  all.sort((a, b) => item(a) - item(b));
+  return [header, rule, ...all].join("\n");
+}
+
 export function renderResults(
   machine: MachineInfo,
   results: readonly BenchResult[],
   command: string,
+  kept: readonly KeptResult[] = [],
 ): string {
   const sorted = [...results].sort((a, b) => a.issueItem - b.issueItem);
+  const sections = [
+    ...sorted.map((result) => ({ issueItem: result.issueItem, text: renderBench(result) })),
+    ...kept.map((k) => ({ issueItem: k.issueItem, text: k.section })),
+  ].sort((a, b) => a.issueItem - b.issueItem);
   return [
     "# Easel benchmarks: results",
     "",
@@ -108,8 +152,8 @@ export function renderResults(
     "",
     "## Goals",
     "",
-    renderSummary(sorted),
+    withKeptRows(renderSummary(sorted), kept),
     "",
-    ...sorted.flatMap((result) => [renderBench(result), ""]),
+    ...sections.flatMap((section) => [section.text, ""]),
   ].join("\n");
 }

@@ -11,7 +11,14 @@ import { fileURLToPath } from "node:url";
 import { type MachineInfo, machineInfo } from "./environment.js";
 import type { BenchResult, BenchSize } from "./harness.js";
 import { BENCHES, findBench } from "./registry.js";
-import { renderBench, renderResults, renderSummary } from "./report.js";
+import {
+  type KeptResult,
+  keptResults,
+  renderBench,
+  renderResults,
+  renderSummary,
+  withKeptRows,
+} from "./report.js";
 import { runAsChild, runBenchIsolated } from "./runner.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
@@ -78,7 +85,11 @@ async function loadSaved(): Promise<SavedResults | undefined> {
  * Replaces the block between the results markers with the current goals table, in the bench's
  * README and in the repository's README (which quotes the current table).
  */
-async function updateReadme(results: readonly BenchResult[], machine: MachineInfo): Promise<void> {
+async function updateReadme(
+  results: readonly BenchResult[],
+  machine: MachineInfo,
+  kept: readonly KeptResult[] = [],
+): Promise<void> {
   for (const [file, resultsLink] of [
     [readme, "./RESULTS.md"],
     [rootReadme, "tooling/bench/RESULTS.md"],
@@ -95,7 +106,7 @@ async function updateReadme(results: readonly BenchResult[], machine: MachineInf
       "",
       `Last full run: ${machine.date.slice(0, 10)}, ${machine.cpuModel} (${machine.cores} cores), Node.js ${machine.node}. Details and spreads: [RESULTS.md](${resultsLink}).`,
       "",
-      renderSummary([...results].sort((a, b) => a.issueItem - b.issueItem)),
+      withKeptRows(renderSummary([...results].sort((a, b) => a.issueItem - b.issueItem)), kept),
       "",
       end,
     ].join("\n");
@@ -141,10 +152,16 @@ async function main(): Promise<void> {
   const merged = BENCHES.map((b) => byName.get(b.name)).filter((r): r is BenchResult => r !== undefined);
 
   if (args.size === "full") {
+    // Benches neither run now nor saved (a fresh clone has no latest.json) keep what RESULTS.md says.
+    const unmeasured = args.names.length > 0 ? BENCHES.filter((b) => !byName.has(b.name)) : [];
+    const kept =
+      unmeasured.length > 0 && existsSync(resultsMd)
+        ? keptResults(await readFile(resultsMd, "utf8"), unmeasured)
+        : [];
     await mkdir(`${packageDir}results`, { recursive: true });
     await writeFile(resultsJson, `${JSON.stringify({ machine, results: merged }, null, 2)}\n`);
-    await writeFile(resultsMd, renderResults(machine, merged, COMMAND));
-    await updateReadme(merged, machine);
+    await writeFile(resultsMd, renderResults(machine, merged, COMMAND, kept));
+    await updateReadme(merged, machine, kept);
     process.stdout.write(`Wrote ${resultsMd} and ${resultsJson}\n`);
   } else {
     process.stdout.write("Smoke size: RESULTS.md left as it was.\n");
