@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { constants } from "node:fs";
-import { link, mkdir, open, unlink } from "node:fs/promises";
+import { link, mkdir, open, readdir, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type BackoffOptions, backoffDelay, type Clock, systemClock } from "@easel/clock";
 import { LockTimeoutError, StoreUnavailableError } from "@easel/token-store";
 import { holderState, ownProcessStart, type ProcessStart } from "./process-identity.js";
@@ -150,6 +150,23 @@ export class FileLock {
   async #sweep(): Promise<void> {
     await sweepScratch(this.#path).catch(() => undefined);
     await sweepScratch(`${this.#path}.break`).catch(() => undefined);
+    await this.#sweepReapClaims().catch(() => undefined);
+  }
+
+  /**
+   * Claims (`<break>.reap.<owner>`, see `#clearBreakLock`) of clearers killed mid-clear. A claim
+   * whose claimant is dead guards nothing; one killed after deleting the break lock it claimed is
+   * never looked at again by anyone, so without this it would stay beside the store for good.
+   */
+  async #sweepReapClaims(): Promise<void> {
+    const breakPath = `${this.#path}.break`;
+    const prefix = `${basename(breakPath)}.reap.`;
+    for (const entry of await readdir(dirname(breakPath))) {
+      if (!entry.startsWith(prefix)) continue;
+      const claim = join(dirname(breakPath), entry);
+      const seen = await this.#read(claim);
+      if (seen && (await this.#breakLockAbandoned(seen))) await unlink(claim).catch(() => undefined);
+    }
   }
 
   async #ensureDirectory(): Promise<void> {

@@ -105,6 +105,30 @@ describe.skipIf(!hasProc)("a lock holder that died on this host (pid and start t
     }
   }, 30_000);
 
+  it("a break-lock claim left by a clearer killed mid-clear is swept; a live clearer's is not", async () => {
+    const dir = tempDir();
+    const path = join(dir, "cache.enc");
+    // Any process's lock record names its pid and start time: a killed holder's is a dead claimant.
+    const dead = await holder(path);
+    const deadRecord = readLock(path);
+    await kill(dead);
+    const live = await holder(join(dir, "other.enc"));
+    try {
+      const liveRecord = readLock(join(dir, "other.enc"));
+      // Killed after deleting the break lock it claimed, before deleting its claim: nobody looks
+      // at that claim again (it found it in a CI run, beside the store after 30 killed writers).
+      writeFileSync(`${path}.lock.break.reap.gone-owner`, JSON.stringify(deadRecord));
+      writeFileSync(`${path}.lock.break.reap.busy-owner`, JSON.stringify(liveRecord));
+      const next = await nextWriter(path, 5_000);
+      expect(next.error).toBeUndefined();
+      expect(readdirSync(dir).filter((name) => name.includes(".reap."))).toEqual([
+        "cache.enc.lock.break.reap.busy-owner",
+      ]);
+    } finally {
+      await kill(live);
+    }
+  }, 30_000);
+
   it("no scratch files are left after many writers were killed mid-lock, and none stalls the next", async () => {
     const dir = tempDir();
     const path = join(dir, "cache.enc");

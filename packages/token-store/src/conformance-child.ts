@@ -3,7 +3,6 @@
 //   node conformance-child.js STORE_MODULE hold TTL_MS
 // STORE_MODULE exports createStore(): Promise<TokenStore> opening EASEL_CONFORMANCE_NS.
 import { writeFile } from "node:fs/promises";
-import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { systemClock } from "@easel/clock";
 import type { TokenStore } from "./store.js";
@@ -13,8 +12,10 @@ const { createStore } = (await import(pathToFileURL(storeModule!).href)) as {
   createStore: () => Promise<TokenStore>;
 };
 const store = await createStore();
-// A wall clock with sub-millisecond resolution that is comparable across processes.
-const wallClock = () => performance.timeOrigin + performance.now();
+// Milliseconds on the host's monotonic clock (CLOCK_MONOTONIC): one clock for every process on this
+// host. (timeOrigin + performance.now() is not: each process samples the wall clock for its origin,
+// and two samples taken apart can disagree by a millisecond or two, a false overlap.)
+const hostClock = () => Number(process.hrtime.bigint()) / 1e6;
 
 if (mode === "increment") {
   const events: { pid: number; acquiredAt: number; releasedAt: number }[] = [];
@@ -22,11 +23,11 @@ if (mode === "increment") {
     await store.withLock(
       "counter",
       async () => {
-        const acquiredAt = wallClock();
+        const acquiredAt = hostClock();
         const current = Number((await store.get("counter"))?.access_token ?? "0");
         await systemClock.sleep(1 + Math.random() * 3); // widens the window a missing lock would show in
         await store.set("counter", { access_token: String(current + 1), token_type: "Bearer" });
-        events.push({ pid: process.pid, acquiredAt, releasedAt: wallClock() });
+        events.push({ pid: process.pid, acquiredAt, releasedAt: hostClock() });
       },
       { ttlMs: 10_000, waitMs: 60_000 },
     );
