@@ -16,7 +16,7 @@ import {
   UsersApi,
 } from "./endpoints.js";
 import { CanvasNetworkError } from "./errors.js";
-import { type CanvasLogger, pathTemplate, redactedPath } from "./logger.js";
+import { type CanvasLogger, debugEnabled, pathTemplate, redactedPath } from "./logger.js";
 import {
   type CanvasClientOptions,
   MAX_PER_PAGE,
@@ -389,10 +389,17 @@ export class CanvasClient {
       return;
     }
     const { status, headers } = outcome;
-    const remaining = headerNumber(headers, "x-rate-limit-remaining");
-    const cost = headerNumber(headers, "x-request-cost");
-    const requestId = requestIdOf(headers);
-    this.logger.debug({ ...log, status, durationMs, cost, remaining, attempt, requestId }, "Canvas request");
+    // The one line every request writes: its fields are built only when debug lines are written
+    // (a million-row export makes thousands of requests, most with a silent logger).
+    if (debugEnabled(this.logger)) {
+      const remaining = headerNumber(headers, "x-rate-limit-remaining");
+      const cost = headerNumber(headers, "x-request-cost");
+      const requestId = requestIdOf(headers);
+      this.logger.debug(
+        { ...log, status, durationMs, cost, remaining, attempt, requestId },
+        "Canvas request",
+      );
+    }
     switch (decision.action) {
       case "retry": {
         this.counters.retries++;
@@ -409,7 +416,14 @@ export class CanvasClient {
       }
       case "throttle-wait":
         this.logger.warn(
-          { ...log, status, attempt, remaining, throttles: state.throttles + 1, delayMs: decision.delayMs },
+          {
+            ...log,
+            status,
+            attempt,
+            remaining: headerNumber(headers, "x-rate-limit-remaining"),
+            throttles: state.throttles + 1,
+            delayMs: decision.delayMs,
+          },
           "Canvas throttled the request (rate limit); backing off",
         );
         break;

@@ -4,10 +4,30 @@ export interface CanvasLogger {
   info(obj: Record<string, unknown>, msg?: string): void;
   warn(obj: Record<string, unknown>, msg?: string): void;
   error(obj: Record<string, unknown>, msg?: string): void;
+  /**
+   * Whether a level would be written (pino's `logger.isLevelEnabled(level)`, which follows later
+   * changes of `logger.level`). When it says no to `debug`, the client skips building its
+   * per-request debug fields; without it every level counts as enabled.
+   */
+  isLevelEnabled?(level: string): boolean;
 }
 
 const noop = (): void => {};
-export const silentLogger: CanvasLogger = { debug: noop, info: noop, warn: noop, error: noop };
+export const silentLogger: CanvasLogger = {
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  isLevelEnabled: () => false,
+};
+
+/**
+ * Whether `logger` writes debug lines now. Asked per request, not once: pino's level can change
+ * while the client runs.
+ */
+export function debugEnabled(logger: CanvasLogger): boolean {
+  return typeof logger.isLevelEnabled !== "function" || logger.isLevelEnabled("debug") !== false;
+}
 
 /**
  * The path for logs: numeric ids, SIS-style ids (`sis_user_id:x`) and anything after `tokens/`

@@ -104,4 +104,73 @@ describe("logging through an injected pino logger", () => {
     expect(entries.filter((e) => e.level === 40).length).toBeGreaterThanOrEqual(3);
     expect(entries.filter((e) => e.msg === "caller logs the error it got")).toHaveLength(2);
   });
+
+  it("builds no per-request debug fields while the logger's level is above debug, and follows a level change", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const base = pino({ level: "info" }, sink);
+    // pino itself drops debug lines at level info; count the calls that reach it, i.e. the field
+    // objects the client built for nothing.
+    let debugCalls = 0;
+    const logger = {
+      debug: (obj: Record<string, unknown>, msg?: string) => {
+        debugCalls++;
+        base.debug(obj, msg);
+      },
+      info: (obj: Record<string, unknown>, msg?: string) => base.info(obj, msg),
+      warn: (obj: Record<string, unknown>, msg?: string) => base.warn(obj, msg),
+      error: (obj: Record<string, unknown>, msg?: string) => base.error(obj, msg),
+      isLevelEnabled: (level: string) => base.isLevelEnabled(level),
+    };
+    const canvas = new CanvasClient({
+      baseUrl: sim.url,
+      auth: sim.developerToken,
+      logger,
+      perPage: 25,
+      retry: { minDelayMs: 5, maxDelayMs: 20 },
+    });
+    sim.faults.add([{ fault: "503", route: "GET /api/v1/courses/:course_id/users", times: 1 }]);
+    let students = 0;
+    for await (const _ of canvas.courses.students(1)) students++;
+    expect(students).toBeGreaterThan(25);
+    expect(debugCalls).toBe(0);
+    // Warnings still come at level info: the 503 retried.
+    expect(lines.some((e) => e.level === 40 && e.msg === "Canvas server error; retrying")).toBe(true);
+
+    base.level = "debug";
+    await canvas.courses.get(1);
+    await canvas.close();
+    base.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(debugCalls).toBe(1);
+    expect(lines.filter((e) => e.msg === "Canvas request")).toEqual([
+      expect.objectContaining({
+        method: "GET",
+        path: "/api/v1/courses/:id",
+        status: 200,
+        cost: expect.any(Number),
+      }),
+    ]);
+  });
+
+  it("still writes every request's debug line to a logger that cannot say its level", async () => {
+    const debug: Array<Record<string, unknown>> = [];
+    const noop = () => {};
+    const canvas = new CanvasClient({
+      baseUrl: sim.url,
+      auth: sim.developerToken,
+      logger: { debug: (obj) => debug.push(obj), info: noop, warn: noop, error: noop },
+      perPage: 25,
+    });
+    for await (const _ of canvas.courses.students(1)) {
+    }
+    await canvas.close();
+    expect(debug).toHaveLength(3);
+    expect(debug.every((e) => e.status === 200 && e.path === "/api/v1/courses/:id/users")).toBe(true);
+  });
 });

@@ -533,6 +533,33 @@ function byAssignmentOrder(order: ReadonlyMap<number, number>): (a: Submission, 
 }
 
 /**
+ * One student's submissions in the order `byAssignmentOrder` gives. A student has one submission per
+ * assignment, so each is put straight at its assignment's place: one map lookup a submission instead
+ * of two per comparison of a sort (at 1M rows the comparison sort was a tenth of the export's CPU).
+ * A submission whose assignment is not in the list (published after the list was read) or a second
+ * one for the same place falls back to the sort, which orders those the same way.
+ */
+export function inAssignmentOrder(
+  submissions: readonly Submission[],
+  order: ReadonlyMap<number, number>,
+): Submission[] {
+  const placed: Array<Submission | undefined> = new Array(order.size);
+  for (const s of submissions) {
+    const place = order.get(s.assignment_id);
+    if (place === undefined || placed[place] !== undefined) {
+      return submissions.slice().sort(byAssignmentOrder(order));
+    }
+    placed[place] = s;
+  }
+  const sorted: Submission[] = [];
+  for (let i = 0; i < placed.length; i++) {
+    const s = placed[i];
+    if (s !== undefined) sorted.push(s);
+  }
+  return sorted;
+}
+
+/**
  * Every submission of the course, by student (user id) and then assignment (Canvas's order), read in
  * the form `submissionsPlan` says costs Canvas least for the course's published assignments: grouped
  * pages of students (at most 1,000 submissions a page) when there are several assignments, the flat
@@ -569,7 +596,9 @@ async function* submissionBatches(
     for await (const page of pages) {
       const rows: SubmissionRow[] = [];
       for (const student of page) {
-        for (const s of student.submissions.slice().sort(sort)) rows.push(submissionRow(courseId, s));
+        for (const s of inAssignmentOrder(student.submissions, order)) {
+          rows.push(submissionRow(courseId, s));
+        }
       }
       yield rows;
     }

@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import type { CanvasClient } from "@easel/canvas-client";
+import type { CanvasClient, Submission } from "@easel/canvas-client";
 import type { CanvasSim } from "@easel/canvas-sim";
 import { tempDir } from "@easel/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { columnsOf, EXPORT_KINDS, exportCourses, rowsForCourse } from "../src/index.js";
-import { rowBatchesForCourse } from "../src/kinds.js";
+import { inAssignmentOrder, rowBatchesForCourse } from "../src/kinds.js";
 import { asFormat, clientFor, expectedRows, parseExport, startSim } from "./helpers.js";
 
 let sim: CanvasSim;
@@ -104,11 +104,17 @@ describe("rowsForCourse", () => {
       const rows = [];
       for await (const row of rowsForCourse(client, kind, 3)) rows.push(row);
       const batches = [];
+      sim.resetStats();
       for await (const batch of rowBatchesForCourse(client, kind, 3)) batches.push(batch);
       expect(batches.flat()).toEqual(rows);
-      // 40 students x 6 assignments = 240 submissions: one grouped page (it holds up to 100
-      // students of 6 assignments, submissionsPlan's 1,000-submission bound); a batch per page.
+      // 40 students x 6 assignments = 240 submissions: the plan reads them as one grouped page of
+      // up to 100 students (6 assignments allow 166 a page), so one batch, one submissions request.
       expect(batches.map((b) => b.length)).toEqual(kind === "submissions" ? [240] : rows.map(() => 1));
+      if (kind === "submissions") {
+        expect(sim.stats().requests.byRoute["GET /api/v1/courses/:course_id/students/submissions"]).toBe(
+          batches.length,
+        );
+      }
     }
     expect(() => rowBatchesForCourse(client, "submissions", 0)).toThrow(/courseId/);
   });
@@ -162,5 +168,32 @@ describe("stream output", () => {
         resume: true,
       }),
     ).rejects.toThrow(/resume/);
+  });
+});
+
+describe("inAssignmentOrder", () => {
+  // Assignment ids 30, 10, 20 in Canvas's order: places 0, 1, 2.
+  const order = new Map([
+    [30, 0],
+    [10, 1],
+    [20, 2],
+  ]);
+  const submission = (id: number, assignment_id: number) => ({ id, assignment_id, user_id: 7 }) as Submission;
+
+  it("puts each submission at its assignment's place, skipping assignments the student lacks", () => {
+    const sorted = inAssignmentOrder([submission(1, 20), submission(2, 30)], order);
+    expect(sorted.map((s) => s.id)).toEqual([2, 1]);
+    const all = inAssignmentOrder([submission(1, 20), submission(2, 10), submission(3, 30)], order);
+    expect(all.map((s) => s.assignment_id)).toEqual([30, 10, 20]);
+  });
+
+  it("falls back to the sort for an assignment missing from the list (last, by id) or a second submission for one", () => {
+    const unknown = inAssignmentOrder(
+      [submission(1, 99), submission(2, 20), submission(3, 50), submission(4, 30)],
+      order,
+    );
+    expect(unknown.map((s) => s.assignment_id)).toEqual([30, 20, 50, 99]);
+    const twice = inAssignmentOrder([submission(1, 20), submission(2, 30), submission(3, 20)], order);
+    expect(twice.map((s) => s.id)).toEqual([2, 1, 3]);
   });
 });

@@ -1,14 +1,16 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { ExportJob, ExportReport, SubmissionsForm } from "../children/export-job.js";
+import { CANVAS_COST_MODEL } from "../canvas-cost.js";
+import type { ExportJob, ExportReport } from "../children/export-job.js";
 import { type Bench, type Cell, OutputBuilder } from "../harness.js";
 import { forkChild, startSimProcess } from "../processes.js";
 import { fmtSpread, mb, median, num, ratio } from "../stats.js";
 
 /**
- * Wall time and peak RSS of a submissions export over the simulator: Easel's export next to a raw
- * walk of the same pages (undici, parse and drop: the floor) and to the same export written with
- * @kth/canvas-api, each in a fresh process, rotating which goes first.
+ * Wall time, peak RSS and Canvas work of a submissions export over the simulator: Easel's export
+ * next to a raw walk of exactly the pages Easel walks (undici, parse and drop: the floor) and to the
+ * same export written with @kth/canvas-api as its README shows (the flat form), each in a fresh
+ * process, rotating which goes first.
  */
 
 interface Size {
@@ -25,19 +27,14 @@ const CLIENTS: readonly Client[] = ["easel", "raw", "kth"];
 
 const CHILD: Record<Client, string> = { easel: "export-easel", raw: "export-raw", kth: "export-kth" };
 
-/**
- * The form of the submissions list Easel's export walks for a course of this size: the raw walk
- * and @kth/canvas-api walk the same one, so all three make the same requests. Easel's export asks
- * for every student's submissions ungrouped (`student_ids[]=all&per_page=100`, packages/export
- * kinds.ts); when the export learns to choose the grouped form, this follows its choice.
- */
-export function submissionsFormEaselUses(_size: { students: number; assignments: number }): SubmissionsForm {
-  return "flat";
-}
-
 interface Run extends ExportReport {
   client: Client;
   canvasRequests: number;
+  /** Requests per route (method + Canvas template), from `/__sim/stats`. */
+  requestsByRoute: Record<string, number>;
+  /** Throttle cost units Canvas charged and rows it served, from `/__sim/stats`. */
+  canvasCost: number;
+  canvasRows: number;
   processMs: number;
 }
 
@@ -55,11 +52,12 @@ export const exportBench: Bench = {
   issueItem: 3,
   title: "Export: Easel vs a raw walk vs @kth/canvas-api",
   summary:
-    "Wall time and peak RSS to export every submission of 10 courses as NDJSON (10k, 100k, 1M rows) with Easel's export, next to a raw walk of the same pages with undici (each page parsed and dropped: the floor) and to the same export written with @kth/canvas-api as its README shows, at the same concurrency; the simulator runs in its own process.",
+    "Wall time, peak RSS, Canvas requests and cost units to export every submission of 10 courses as NDJSON (10k, 100k, 1M rows) with Easel's export, next to a raw walk of exactly the pages Easel walks with undici (each page parsed and dropped: the floor) and to the same export written with @kth/canvas-api as its README shows (the flat form), at the same concurrency; the simulator runs in its own process.",
   requires: ["@easel/export", "@easel/canvas-client", "@easel/canvas-sim"],
   // Three contenders, each in fresh processes: the 1M runs alone take minutes on a busy machine.
   timeCapMs: 600_000,
   async run(ctx) {
+    const { submissionsPlan } = await import("@easel/canvas-client");
     const out = new OutputBuilder();
     const smoke = ctx.size === "smoke";
     const sizes: Size[] = smoke
@@ -87,19 +85,31 @@ export const exportBench: Bench = {
       const predictedMs =
         previousRows > 0 ? (previousRunMs / previousRows) * total * CLIENTS.length * size.runs : 0;
       if (predictedMs > ctx.remainingMs() - 30_000) {
-        rows.push([size.label, "not run: would not finish within the bench's time cap", "", "", "", "", ""]);
+        rows.push([
+          size.label,
+          "not run: would not finish within the bench's time cap",
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]);
         out.note(
           `${size.label} was not run: predicted ${Math.round(predictedMs / 1000)} s left too little time.`,
         );
         continue;
       }
-      const form = submissionsFormEaselUses(size);
+      // What Easel's export (and so the raw walk) reads per course: all the simulator's assignments are published.
+      const plan = submissionsPlan({ assignments: size.assignments, students: size.students });
+      const form = plan.form === "grouped" ? `grouped, ${plan.perPage} students a page` : "flat";
       const sim = await startSimProcess({
         seed: 5,
         courses: size.courses,
         studentsPerCourse: size.students,
         assignmentsPerCourse: size.assignments,
-        throttle: false,
+        throttle: CANVAS_COST_MODEL,
       });
       const runs: Run[] = [];
       try {
@@ -109,7 +119,7 @@ export const exportBench: Bench = {
           const order = CLIENTS.map((_, i) => CLIENTS[(i + r) % CLIENTS.length]!);
           for (const client of order) {
             const file = join(ctx.tmpDir, `${client}-${size.label}-${r}.ndjson`);
-            const job: ExportJob = { baseUrl: sim.url, courseIds, out: file, concurrency: CONCURRENCY, form };
+            const job: ExportJob = { baseUrl: sim.url, courseIds, out: file, concurrency: CONCURRENCY };
             await sim.resetStats();
             const started = performance.now();
             const child = forkChild<ExportReport>(CHILD[client], [JSON.stringify(job)], {
@@ -119,11 +129,19 @@ export const exportBench: Bench = {
             await child.exited;
             const processMs = performance.now() - started;
             const stats = await sim.stats();
-            runs.push({ ...report, client, canvasRequests: stats.requests.total, processMs });
+            runs.push({
+              ...report,
+              client,
+              canvasRequests: stats.requests.total,
+              requestsByRoute: stats.requests.byRoute,
+              canvasCost: stats.cost.total,
+              canvasRows: stats.rows.total,
+              processMs,
+            });
             await rm(file, { force: true });
             await rm(`${file}.checkpoint.json`, { force: true });
             ctx.log(
-              `${size.label} ${client} run ${r + 1}: ${report.rows} rows in ${Math.round(report.elapsedMs)} ms, peak RSS ${num(mb(report.maxRssBytes))} MB, CPU ${Math.round(report.cpuMs)} ms, ${stats.requests.total} requests`,
+              `${size.label} ${client} run ${r + 1}: ${report.rows} rows in ${Math.round(report.elapsedMs)} ms, peak RSS ${num(mb(report.maxRssBytes))} MB, CPU ${Math.round(report.cpuMs)} ms, ${stats.requests.total} requests, ${num(stats.cost.total)} cost units, ${stats.rows.total} rows served; ${JSON.stringify(stats.requests.byRoute)}`,
             );
           }
         }
@@ -159,8 +177,17 @@ export const exportBench: Bench = {
       const rssGap = median(rss(easel)) - median(rss(walk));
       rssVsRaw.push(`${size.label}: ${rssGap >= 0 ? "+" : ""}${num(rssGap)} MB`);
       if (rssGap > RSS_OVER_RAW_MB) rssOverRaw.push(size.label);
-      const requests = (list: Run[]) => [...new Set(list.map((run) => run.canvasRequests))].join("/");
-      if (requests(easel) !== requests(walk)) requestsOff.push(size.label);
+      const distinct = (list: Run[], of: (run: Run) => number | string) =>
+        [...new Set(list.map(of))].join("/");
+      const requests = (list: Run[]) => distinct(list, (run) => run.canvasRequests);
+      const cost = (list: Run[]) => distinct(list, (run) => num(run.canvasCost));
+      const served = (list: Run[]) => distinct(list, (run) => num(run.canvasRows));
+      // The same pages: the same requests on every route, in every run.
+      const routes = (list: Run[]) =>
+        distinct(list, (run) => JSON.stringify(Object.entries(run.requestsByRoute).sort()));
+      if (requests(easel) !== requests(walk) || routes(easel) !== routes(walk)) {
+        requestsOff.push(size.label);
+      }
       rows.push([
         `${size.label} (${size.courses} × ${num(size.students)} × ${size.assignments}, ${form})`,
         `${fmtSpread(time(easel), "s")} / ${fmtSpread(time(walk), "s")} / ${fmtSpread(time(kth), "s")}`,
@@ -169,6 +196,8 @@ export const exportBench: Bench = {
         `${rssGap >= 0 ? "+" : ""}${num(rssGap)} MB`,
         `${fmtSpread(cpu(easel), "s")} / ${fmtSpread(cpu(walk), "s")} / ${fmtSpread(cpu(kth), "s")}`,
         `${requests(easel)} / ${requests(walk)} / ${requests(kth)}`,
+        `${cost(easel)} / ${cost(walk)} / ${cost(kth)}`,
+        `${served(easel)} / ${served(walk)} / ${served(kth)}`,
       ]);
       previousRunMs = median(runs.map((r) => r.processMs));
       previousRows = total;
@@ -188,12 +217,14 @@ export const exportBench: Bench = {
         "Easel RSS over raw walk",
         "client CPU time (Easel / raw walk / kth)",
         "Canvas requests (Easel / raw walk / kth)",
+        "Canvas cost units (Easel / raw walk / kth)",
+        "rows Canvas served (Easel / raw walk / kth)",
       ],
       rows,
       notes: [
-        'Each run is a fresh Node process: Easel\'s `exportCourses` (what `easel export submissions --format ndjson --out FILE --concurrency 4` runs, client maxConcurrency 8 as in the CLI); the raw walk, undici\'s `request` on the same pages (the form Easel walks: `flat` is `student_ids[]=all&per_page=100`, `grouped` adds `grouped=true`), following `Link: rel="next"`, each body read as text, `JSON.parse`d and dropped, no output; or a script using `new CanvasApi(url, token)` and `listItems("courses/:id/students/submissions", { student_ids: ["all"], per_page: 100 })` with its default rate limiter, the same columns, a write stream that respects backpressure. All 4 courses at a time.',
+        'Each run is a fresh Node process: Easel\'s `exportCourses` (what `easel export submissions --format ndjson --out FILE --concurrency 4` runs, client maxConcurrency 8 as in the CLI); the raw walk, undici\'s `request` on exactly the pages Easel walks: per course the assignments list (`per_page=100`, counting the published ones), then `students/submissions` with the query `submissionsPlan` (@easel/canvas-client) gives for that count (`grouped=true` with `per_page` = min(100, 1,000 ÷ assignments) students, or the flat form for one assignment), following `Link: rel="next"`, each body read as text, `JSON.parse`d and dropped, no output; or a script using `new CanvasApi(url, token)` and `listItems("courses/:id/students/submissions", { student_ids: ["all"], per_page: 100 })` as a user would write it from its README (the flat form: 100 submissions a request, so 10× Easel\'s submissions requests at 1M) with its default rate limiter, the same columns, a write stream that respects backpressure. All 4 courses at a time.',
         "Wall time: from the first request to the file complete (the last page parsed, for the raw walk), measured inside the process (start-up excluded). Peak RSS: process.resourceUsage().maxRSS of that process; CPU time: its user + system time, start-up included. Median (min–max) over runs; runs rotate which contender goes first.",
-        "The simulator runs in its own process with throttling off (@kth/canvas-api's limiter only recognises the legacy 403 throttle). Every contender's row count (for the raw walk: items counted on its pages) is checked against the simulator's ground truth.",
+        "The simulator runs in its own process with a Canvas-like cost model (0.05 units a request + 0.002 a row served) on a bucket no run can fill, so nobody is throttled (@kth/canvas-api's limiter only recognises the legacy 403 throttle). Requests, cost units and rows served are what `/__sim/stats` counted (`requests.total`, `cost.total`, `rows.total`; a grouped page's rows are its students and their submissions); Easel's and the raw walk's requests are also compared route by route. Every contender's row count (for the raw walk: submissions counted on its pages) is checked against the simulator's ground truth.",
         "On this 2-core machine the simulator needs one core to itself: once a client keeps it busy, wall time says as much about the simulator as about the client, and the CPU column shows what each client itself spends per export.",
       ],
     });
@@ -227,7 +258,7 @@ export const exportBench: Bench = {
       "Requests at the floor: Easel makes exactly the raw walk's requests, at every size",
       requestsOff.length === 0,
       requestsOff.length === 0
-        ? "Easel's Canvas requests equal the raw walk's (one per page of the form walked) at every size."
+        ? "Easel's Canvas requests equal the raw walk's, route by route (the assignments pages and the planned submissions pages), at every size."
         : `Easel's requests differ from the raw walk's at ${requestsOff.join(", ")}.`,
     );
     out.goal(

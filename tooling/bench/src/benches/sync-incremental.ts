@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { CANVAS_COST_MODEL } from "../canvas-cost.js";
 import { type Bench, type Cell, OutputBuilder } from "../harness.js";
 import { startSimProcess } from "../processes.js";
 import { median, num } from "../stats.js";
@@ -29,12 +30,8 @@ interface Run {
   byRoute: Record<string, number>;
 }
 
-/**
- * A Canvas-like cost model: Canvas charges the seconds of CPU and database time a request took
- * (canvas:app/middleware/request_throttle.rb), a fixed part per request and a part per row it loads
- * and renders. The bucket is one no run can fill, so the figures are the work, never a pacing wait.
- */
-const COST_MODEL = { costPerRequest: 0.05, costPerRow: 0.002, hwm: 1e12, maximum: 1e12 };
+/** Canvas-like cost units on a bucket no run fills (see canvas-cost.ts). */
+const COST_MODEL = CANVAS_COST_MODEL;
 
 export const syncIncrementalBench: Bench = {
   name: "sync-incremental",

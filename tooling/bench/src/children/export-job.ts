@@ -1,12 +1,5 @@
 import type { SubmissionRow } from "@easel/export";
 
-/**
- * The two forms of Canvas's submissions list for every student of a course: `flat` (one
- * submission per item, `student_ids[]=all&per_page=100`) or `grouped` (one student per item with
- * all their submissions, `grouped=true`, 100 students a page).
- */
-export type SubmissionsForm = "flat" | "grouped";
-
 /** What the export children are asked to do, and what they report. */
 export interface ExportJob {
   baseUrl: string;
@@ -15,8 +8,6 @@ export interface ExportJob {
   out: string;
   /** Courses fetched at once. */
   concurrency: number;
-  /** The pages to walk (raw walk and @kth/canvas-api; Easel's export picks its own). */
-  form: SubmissionsForm;
 }
 
 export interface ExportReport {

@@ -1,11 +1,14 @@
 /**
- * The floor for an export: a raw walk of the same pages Easel's submissions export requests, with
- * undici's `request` and nothing else (no pacing, no retries, no rows, no output). Each page's body
- * is read as text, `JSON.parse`d and dropped; the list continues at `Link: rel="next"`. The same
- * course concurrency as the other contenders; argv[2] is ExportJob as JSON (with `form`), the token
- * comes in CANVAS_ACCESS_TOKEN. Reports an ExportReport over IPC (`rows` counted from the pages,
- * `bytes` of response bodies).
+ * The floor for an export: a raw walk of exactly the pages Easel's submissions export requests, with
+ * undici's `request` and nothing else (no pacing, no retries, no rows, no output). Per course: the
+ * assignments list (`per_page=100`, counting the published ones), then `students/submissions` in the
+ * form `submissionsPlan` gives for that count (the same function Easel's export asks). Each page's
+ * body is read as text, `JSON.parse`d and dropped; a list continues at `Link: rel="next"`. The same
+ * course concurrency as the other contenders; argv[2] is ExportJob as JSON, the token comes in
+ * CANVAS_ACCESS_TOKEN. Reports an ExportReport over IPC (`rows`: submissions counted on the pages,
+ * `bytes` of submissions response bodies).
  */
+import { submissionsPlan } from "@easel/canvas-client";
 import { type Dispatcher, request } from "undici";
 import type { ExportJob, ExportReport } from "./export-job.js";
 
@@ -22,26 +25,46 @@ let rows = 0;
 let bytes = 0;
 const started = performance.now();
 
-async function walkCourse(courseId: number): Promise<void> {
-  // The query exactly as Easel's client encodes it, so both walk the same pages.
-  const query = job.form === "grouped" ? "grouped=true&student_ids[]=all" : "student_ids[]=all";
-  let url: string | undefined =
-    `${job.baseUrl}/api/v1/courses/${courseId}/students/submissions?${query}&per_page=100`;
+/** Walks a list from `url` by `Link: rel="next"`, handing each parsed page to `onPage`. */
+async function walk(url: string | undefined, onPage: (page: unknown[], text: string) => void): Promise<void> {
   while (url) {
     const response: Dispatcher.ResponseData = await request(url, { headers });
     const text = await response.body.text();
     if (response.statusCode !== 200)
       throw new Error(`GET ${url}: ${response.statusCode} ${text.slice(0, 200)}`);
+    onPage(JSON.parse(text) as unknown[], text);
+    const link: string | string[] | undefined = response.headers.link;
+    url = typeof link === "string" ? NEXT.exec(link)?.[1] : undefined;
+  }
+}
+
+/** `{ student_ids: ["all"], grouped: true, per_page: 10 }` as `student_ids[]=all&grouped=true&per_page=10`. */
+function encode(query: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(query)) {
+    if (Array.isArray(value)) for (const v of value) parts.push(`${key}[]=${encodeURIComponent(String(v))}`);
+    else parts.push(`${key}=${encodeURIComponent(String(value))}`);
+  }
+  return parts.join("&");
+}
+
+async function walkCourse(courseId: number): Promise<void> {
+  const course = `${job.baseUrl}/api/v1/courses/${courseId}`;
+  let published = 0;
+  await walk(`${course}/assignments?per_page=100`, (page) => {
+    for (const a of page as Array<{ published?: boolean }>) if (a.published !== false) published++;
+  });
+  const plan = submissionsPlan({ assignments: published });
+  if (plan.query === undefined) return;
+  const grouped = plan.form === "grouped";
+  await walk(`${course}/students/submissions?${encode(plan.query)}`, (page, text) => {
     bytes += text.length;
-    const page = JSON.parse(text) as unknown[];
-    if (job.form === "grouped") {
+    if (grouped) {
       for (const entry of page as GroupedEntry[]) rows += entry.submissions.length;
     } else {
       rows += page.length;
     }
-    const link: string | string[] | undefined = response.headers.link;
-    url = typeof link === "string" ? NEXT.exec(link)?.[1] : undefined;
-  }
+  });
 }
 
 const queue = [...job.courseIds];
