@@ -58,6 +58,67 @@ export interface Loaders {
   summaries: Pick<DataLoader<number, readonly StudentSummary[]>, "load">;
   /** The Roll Call Attendance submission, or null (no such assignment, or no submission). */
   rollCall: DataLoader<StudentKey, Submission | null, string>;
+  /**
+   * True when the roster row a `Student` was made from is exactly what `enrollment` answers for
+   * that student (the roster walk primes it), so its fields read the row with no load and no
+   * promise. False for the naive baseline, whose point is one request per student.
+   */
+  rowIsEnrollment: boolean;
+  /** `summary` and `rollCall` answers that already arrived, readable without a promise. */
+  arrived: {
+    summary: Arrivals<StudentKey, StudentSummary | null>;
+    rollCall: Arrivals<StudentKey, Submission | null>;
+  };
+}
+
+/**
+ * What a loader has answered so far. graphql-js completes a plain value much more cheaply than a
+ * promise, so fields whose data is in hand read it here instead of `load` (one promise each).
+ */
+export interface Arrivals<K, V> {
+  /** The answer for `key` if its load succeeded already; undefined if not asked, not yet, or failed. */
+  now(key: K): V | undefined;
+  /**
+   * Settles (never rejects) when the load already started for `key` ends; undefined when no load
+   * was started for it, or it ended. Waiting on it never asks Canvas for anything.
+   */
+  pending(key: K): Promise<void> | undefined;
+}
+
+/**
+ * Records the answers of `loader.load` (it keeps its own contract: same promise per key, same
+ * errors) so `Arrivals` can hand them out synchronously.
+ */
+function recordArrivals<K, V>(
+  loader: DataLoader<K, V, string>,
+  cacheKeyOf: (key: K) => string,
+): Arrivals<K, V> {
+  const values = new Map<string, V>();
+  const waiting = new Map<string, Promise<void>>();
+  const load = loader.load.bind(loader);
+  loader.load = (key: K) => {
+    const id = cacheKeyOf(key);
+    const answer = load(key);
+    if (!values.has(id) && !waiting.has(id)) {
+      waiting.set(
+        id,
+        answer.then(
+          (value) => {
+            values.set(id, value);
+            waiting.delete(id);
+          },
+          () => {
+            waiting.delete(id);
+          },
+        ),
+      );
+    }
+    return answer;
+  };
+  return {
+    now: (key) => values.get(cacheKeyOf(key)),
+    pending: (key) => waiting.get(cacheKeyOf(key)),
+  };
 }
 
 export interface LoaderHooks {
@@ -233,8 +294,8 @@ export function createLoaders(
           try {
             const students = await lists.read(courseId, "roster", "", (s) => walkRoster(courseId, s), count);
             rosterSize.set(courseId, students.length);
-            // The same walk answers every per-student enrollment lookup (grades, last attended).
-            for (const row of students) enrollment.prime(studentKey(courseId, row.user_id), row);
+            // Not primed into `enrollment` row by row: a student's fields read the row they came
+            // from (`rowIsEnrollment`), and a lookup by id reads this walk (`haveWholeList`).
             return students;
           } catch (error) {
             return asError(error);
@@ -362,26 +423,41 @@ export function createLoaders(
       : { enrollment, submissions, summary };
 
   const rollCall = new DataLoader<StudentKey, Submission | null, string>(
-    observe("rollCall", (keys) =>
-      Promise.all(
-        keys.map(async ({ courseId, studentId }) => {
+    observe("rollCall", async (keys) => {
+      const results: Array<Submission | null | Error> = new Array(keys.length).fill(null);
+      // One wait for the course's assignments per course, not one per student.
+      await Promise.all(
+        [...groupKeys(keys, (key) => key.courseId)].map(async ([courseId, wanted]) => {
+          let assignment: Assignment | undefined;
           try {
-            const assignment = rollCallAssignment(await assignments.load(courseId));
-            if (!assignment) return null;
-            // Through the submissions loader: every student's Roll Call row comes from one walk.
-            const rows = await perStudent.submissions.load(
-              submissionsKey(courseId, studentId, [assignment.id]),
-            );
-            return rows.find((row) => row.assignment_id === assignment.id) ?? null;
+            assignment = rollCallAssignment(await assignments.load(courseId));
           } catch (error) {
-            return asError(error);
+            for (const { index } of wanted) results[index] = asError(error);
+            return;
           }
+          if (!assignment) return;
+          const id = assignment.id;
+          // Through the submissions loader: every student's Roll Call row comes from one walk.
+          await Promise.all(
+            wanted.map(({ key, index }) =>
+              perStudent.submissions.load(submissionsKey(courseId, key.studentId, [id])).then(
+                (rows) => {
+                  results[index] = rows.find((row) => row.assignment_id === id) ?? null;
+                },
+                (error: unknown) => {
+                  results[index] = asError(error);
+                },
+              ),
+            ),
+          );
         }),
-      ),
-    ),
+      );
+      return results;
+    }),
     byStudent,
   );
 
+  const naive = options.strategy === "naive-per-student";
   return {
     viewer,
     courses,
@@ -391,6 +467,11 @@ export function createLoaders(
     ...perStudent,
     assignments,
     rollCall,
+    rowIsEnrollment: !naive,
+    arrived: {
+      summary: recordArrivals(perStudent.summary, byStudent.cacheKeyFn),
+      rollCall: recordArrivals(rollCall, byStudent.cacheKeyFn),
+    },
   };
 }
 

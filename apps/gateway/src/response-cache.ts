@@ -247,7 +247,13 @@ export function useResponseCache(
       if (Symbol.asyncIterator in (result as object)) return;
       const single = result as ExecutionResult;
       if (single.errors?.length || !single.data || single.extensions) return;
-      note.body = JSON.stringify(single);
+      const body = JSON.stringify(single);
+      note.body = body;
+      // Yoga serialises a result with its `stringify` when it has one (graphql-yoga's
+      // result-processor/stringify.js): the bytes just made are sent as they are, not made twice.
+      // Only for this very result: one a later plugin replaced or extended is serialised afresh.
+      (single as ExecutionResult & { stringify?: (r: unknown) => string }).stringify = (r) =>
+        r === single && !single.errors && !single.extensions ? body : JSON.stringify(r);
     },
     onResponse({ request, response }) {
       const note = notes.get(request);

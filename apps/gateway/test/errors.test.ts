@@ -104,6 +104,43 @@ describe("Canvas failures become masked GraphQL errors with a code", () => {
     expect(new Set(codes(result))).toEqual(new Set(["NOT_FOUND"]));
   });
 
+  it("a failed analytics walk errors each summary field at its own path; enrollment fields of the same object still answer", async () => {
+    // The planner starts the summaries walk and the fields then read its answer without a load
+    // each: when that walk fails, every field must still get its own error, and only those.
+    sim.admin.setAnalyticsEnabled(false);
+    const result = await gql(
+      gateway,
+      '{ course(id: "1") { students(first: 3) { nodes { id engagement { pageViews participations lastActivityAt } attendance { lastAttendedAt rollCallScore } } } } }',
+    );
+    const nodes = (
+      result.body.data as {
+        course: {
+          students: {
+            nodes: Array<{
+              engagement: { pageViews: unknown; participations: unknown; lastActivityAt: unknown };
+              attendance: { lastAttendedAt: unknown };
+            }>;
+          };
+        };
+      }
+    ).course.students.nodes;
+    expect(nodes).toHaveLength(3);
+    const enrollments = sim.data.enrollments(1, { type: ["StudentEnrollment"] });
+    for (const [i, node] of nodes.entries()) {
+      expect(node.engagement.pageViews).toBeNull();
+      expect(node.engagement.participations).toBeNull();
+      expect(node.engagement.lastActivityAt).toBe(enrollments[i]!.last_activity_at ?? null);
+      expect(node.attendance.lastAttendedAt).toBe(enrollments[i]!.last_attended_at ?? null);
+    }
+    const paths = (result.body.errors ?? []).map((e) => (e.path ?? []).join("."));
+    const expected = [0, 1, 2].flatMap((i) => [
+      `course.students.nodes.${i}.engagement.pageViews`,
+      `course.students.nodes.${i}.engagement.participations`,
+    ]);
+    expect(paths.sort()).toEqual(expected.sort());
+    expect(new Set(codes(result))).toEqual(new Set(["NOT_FOUND"]));
+  });
+
   it("anything unexpected is masked: 'Unexpected error.' and INTERNAL_SERVER_ERROR, the original only in the log", async () => {
     const secret = "internal-detail-that-must-not-leak";
     const broken = serviceGateway(sim, {

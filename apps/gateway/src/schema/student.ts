@@ -1,6 +1,6 @@
-import type { Enrollment, Grades, Submission } from "@easel/canvas-client";
+import type { Enrollment, Grades, StudentSummary, Submission } from "@easel/canvas-client";
 import type { GatewayContext } from "../context.js";
-import { studentKey, submissionsKey } from "../loaders.js";
+import { type StudentKey, studentKey, submissionsKey } from "../loaders.js";
 import { builder } from "./builder.js";
 import { canvasId } from "./ids.js";
 
@@ -8,13 +8,62 @@ import { canvasId } from "./ids.js";
 export interface StudentShape {
   courseId: number;
   enrollment: Enrollment;
+  /** The loaders' key for this student (made once, read by every per-student field). */
+  key: StudentKey;
 }
 
 export function studentOf(courseId: number, enrollment: Enrollment): StudentShape {
-  return { courseId, enrollment };
+  return { courseId, enrollment, key: studentKey(courseId, enrollment.user_id) };
 }
 
-const keyOf = (student: StudentShape) => studentKey(student.courseId, student.enrollment.user_id);
+type MaybePromise<T> = T | Promise<T>;
+
+/*
+ * Per-student fields answer with a plain value when the data is in hand: graphql-js completes a
+ * value without allocating promises, and a 50-student page has hundreds of these fields. They fall
+ * back to the loaders (same requests, same errors in the same places) when it is not.
+ */
+
+/** A value of the student's enrollment: the row itself, or (naive baseline) its own load. */
+function fromEnrollment<T>(
+  s: StudentShape,
+  ctx: GatewayContext,
+  pick: (row: Enrollment | null) => T,
+): MaybePromise<T> {
+  if (ctx.loaders.rowIsEnrollment) return pick(s.enrollment);
+  return ctx.loaders.enrollment.load(s.key).then(pick);
+}
+
+function fromSummary<T>(
+  s: StudentShape,
+  ctx: GatewayContext,
+  pick: (row: StudentSummary | null) => T,
+): MaybePromise<T> {
+  const row = ctx.loaders.arrived.summary.now(s.key);
+  return row === undefined ? ctx.loaders.summary.load(s.key).then(pick) : pick(row);
+}
+
+function fromRollCall<T>(
+  s: StudentShape,
+  ctx: GatewayContext,
+  pick: (row: Submission | null) => T,
+): MaybePromise<T> {
+  const row = ctx.loaders.arrived.rollCall.now(s.key);
+  return row === undefined ? ctx.loaders.rollCall.load(s.key).then(pick) : pick(row);
+}
+
+/**
+ * The parent of fields that read `arrivals`: waits (once per student, not once per field) for a
+ * load already started for this student (by the planner), so its fields then read the answer as a
+ * plain value. Starts nothing itself: what no one started is loaded by the fields that need it.
+ */
+function afterArrival(
+  s: StudentShape,
+  arrivals: { pending(key: StudentKey): Promise<void> | undefined },
+): MaybePromise<StudentShape> {
+  const pending = arrivals.pending(s.key);
+  return pending ? pending.then(() => s) : s;
+}
 
 export const GradesRef = builder.objectRef<Grades>("Grades").implement({
   description:
@@ -58,18 +107,17 @@ export const AttendanceRef = builder.objectRef<StudentShape>("Attendance").imple
     lastAttendedAt: t.field({
       type: "DateTime",
       nullable: true,
-      resolve: async (s, _args, ctx) =>
-        (await ctx.loaders.enrollment.load(keyOf(s)))?.last_attended_at ?? null,
+      resolve: (s, _args, ctx) => fromEnrollment(s, ctx, (row) => row?.last_attended_at ?? null),
     }),
     rollCallScore: t.float({
       nullable: true,
       description: "Roll Call's percentage (presences + weighted tardies over sessions), 0-100.",
-      resolve: async (s, _args, ctx) => (await ctx.loaders.rollCall.load(keyOf(s)))?.score ?? null,
+      resolve: (s, _args, ctx) => fromRollCall(s, ctx, (row) => row?.score ?? null),
     }),
     rollCallGrade: t.string({
       nullable: true,
       description: 'As Canvas shows it, e.g. "93%".',
-      resolve: async (s, _args, ctx) => (await ctx.loaders.rollCall.load(keyOf(s)))?.grade ?? null,
+      resolve: (s, _args, ctx) => fromRollCall(s, ctx, (row) => row?.grade ?? null),
     }),
   }),
 });
@@ -97,48 +145,45 @@ export const EngagementRef = builder.objectRef<StudentShape>("Engagement").imple
   description:
     "Course analytics (student_summaries) plus activity from the enrollment. Levels are 0-3 course quartiles (0 none, 1 below Q1, 2 below Q3, 3 at or above Q3).",
   fields: (t) => {
-    const summary = (s: StudentShape, ctx: GatewayContext) => ctx.loaders.summary.load(keyOf(s));
     return {
       pageViews: t.int({
         nullable: true,
-        resolve: async (s, _a, ctx) => (await summary(s, ctx))?.page_views ?? null,
+        resolve: (s, _a, ctx) => fromSummary(s, ctx, (row) => row?.page_views ?? null),
       }),
       maxPageViews: t.int({
         nullable: true,
-        resolve: async (s, _a, ctx) => (await summary(s, ctx))?.max_page_views ?? null,
+        resolve: (s, _a, ctx) => fromSummary(s, ctx, (row) => row?.max_page_views ?? null),
       }),
       pageViewsLevel: t.int({
         nullable: true,
-        resolve: async (s, _a, ctx) => (await summary(s, ctx))?.page_views_level ?? null,
+        resolve: (s, _a, ctx) => fromSummary(s, ctx, (row) => row?.page_views_level ?? null),
       }),
       participations: t.int({
         nullable: true,
-        resolve: async (s, _a, ctx) => (await summary(s, ctx))?.participations ?? null,
+        resolve: (s, _a, ctx) => fromSummary(s, ctx, (row) => row?.participations ?? null),
       }),
       maxParticipations: t.int({
         nullable: true,
-        resolve: async (s, _a, ctx) => (await summary(s, ctx))?.max_participations ?? null,
+        resolve: (s, _a, ctx) => fromSummary(s, ctx, (row) => row?.max_participations ?? null),
       }),
       participationsLevel: t.int({
         nullable: true,
-        resolve: async (s, _a, ctx) => (await summary(s, ctx))?.participations_level ?? null,
+        resolve: (s, _a, ctx) => fromSummary(s, ctx, (row) => row?.participations_level ?? null),
       }),
       tardinessBreakdown: t.field({
         type: TardinessRef,
         nullable: true,
-        resolve: async (s, _a, ctx) => (await summary(s, ctx))?.tardiness_breakdown ?? null,
+        resolve: (s, _a, ctx) => fromSummary(s, ctx, (row) => row?.tardiness_breakdown ?? null),
       }),
       lastActivityAt: t.field({
         type: "DateTime",
         nullable: true,
-        resolve: async (s, _a, ctx) =>
-          (await ctx.loaders.enrollment.load(keyOf(s)))?.last_activity_at ?? null,
+        resolve: (s, _a, ctx) => fromEnrollment(s, ctx, (row) => row?.last_activity_at ?? null),
       }),
       totalActivityTime: t.int({
         nullable: true,
         description: "Seconds.",
-        resolve: async (s, _a, ctx) =>
-          (await ctx.loaders.enrollment.load(keyOf(s)))?.total_activity_time ?? null,
+        resolve: (s, _a, ctx) => fromEnrollment(s, ctx, (row) => row?.total_activity_time ?? null),
       }),
     };
   },
@@ -162,7 +207,7 @@ export const StudentRef = builder.objectRef<StudentShape>("Student").implement({
     grades: t.field({
       type: GradesRef,
       nullable: true,
-      resolve: async (s, _args, ctx) => (await ctx.loaders.enrollment.load(keyOf(s)))?.grades ?? null,
+      resolve: (s, _args, ctx) => fromEnrollment(s, ctx, (row) => row?.grades ?? null),
     }),
     submissions: t.field({
       type: [SubmissionRef],
@@ -176,7 +221,15 @@ export const StudentRef = builder.objectRef<StudentShape>("Student").implement({
         ];
       },
     }),
-    attendance: t.field({ type: AttendanceRef, nullable: false, resolve: (s) => s }),
-    engagement: t.field({ type: EngagementRef, nullable: false, resolve: (s) => s }),
+    attendance: t.field({
+      type: AttendanceRef,
+      nullable: false,
+      resolve: (s, _args, ctx) => afterArrival(s, ctx.loaders.arrived.rollCall),
+    }),
+    engagement: t.field({
+      type: EngagementRef,
+      nullable: false,
+      resolve: (s, _args, ctx) => afterArrival(s, ctx.loaders.arrived.summary),
+    }),
   }),
 });
