@@ -1,5 +1,5 @@
-import { backoffDelay, ManualClock, raceAbort, systemClock } from "@easel/clock";
 import { describe, expect, it } from "vitest";
+import { backoffDelay, ManualClock, raceAbort, systemClock } from "../src/index.js";
 
 describe("ManualClock", () => {
   it("wakes sleepers in wake-up order as time advances, and not before", async () => {
