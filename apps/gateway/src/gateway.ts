@@ -28,6 +28,10 @@ import { useRequestId } from "./plugins/use-request-id.js";
 import { useRequestTimeout } from "./plugins/use-request-timeout.js";
 import { useTrustedDocuments } from "./plugins/use-trusted-documents.js";
 import { useUserSession } from "./plugins/use-user-session.js";
+import { sharedResponseStore } from "./replicas/cache-store.js";
+import { SharedBackend } from "./replicas/shared-backend.js";
+import { SharedLists } from "./replicas/shared-lists.js";
+import { sharedSessionBackend } from "./replicas/shared-sessions.js";
 import { executionScope, type RequestState, requestState } from "./request-state.js";
 import {
   MemoryResponseStore,
@@ -38,10 +42,6 @@ import {
 } from "./response-cache.js";
 import { gatewaySchema } from "./schema/index.js";
 import { SessionStore } from "./sessions.js";
-import { sharedResponseStore } from "./shared/cache-store.js";
-import { SharedBackend } from "./shared/shared-backend.js";
-import { SharedLists } from "./shared/shared-lists.js";
-import { sharedSessionBackend } from "./shared/shared-sessions.js";
 import { observeStoredExpiry, observeUserExpiry } from "./token-expiry.js";
 
 /** A gateway, not yet listening: drive it with `fetch` (tests) or mount `handler` on a server. */

@@ -28,6 +28,13 @@ export {
   type UserModeOptions,
 } from "./options.js";
 export { LOGIN_COOKIE, SESSION_COOKIE, userRecordKey } from "./plugins/use-user-session.js";
+export { createSharedCacheStore, type SharedCacheStore, sharedCacheStore } from "./replicas/cache-store.js";
+export { parseSharedCacheUrl, type SharedCacheTarget } from "./replicas/cache-url.js";
+export {
+  SHARED_CACHE_UNAVAILABLE,
+  SharedBackend,
+  SharedCacheUnavailableError,
+} from "./replicas/shared-backend.js";
 export {
   MemoryResponseStore,
   ResponseCache,
@@ -36,13 +43,6 @@ export {
 } from "./response-cache.js";
 export { gatewaySchema, printGatewaySchema } from "./schema/index.js";
 export { type ListenOptions, type RunningGateway, startGateway } from "./server.js";
-export { createSharedCacheStore, type SharedCacheStore, sharedCacheStore } from "./shared/cache-store.js";
-export { parseSharedCacheUrl, type SharedCacheTarget } from "./shared/cache-url.js";
-export {
-  SHARED_CACHE_UNAVAILABLE,
-  SharedBackend,
-  SharedCacheUnavailableError,
-} from "./shared/shared-backend.js";
 export {
   loadTrustedDocuments,
   operationsToRegister,

@@ -15,7 +15,7 @@
  * another on what only it happens to hold.
  */
 
-import type { SharedLists } from "./shared/shared-lists.js";
+import type { SharedLists } from "./replicas/shared-lists.js";
 
 /** The Canvas lists the cache holds: the `list` label of its metrics. */
 export type ListKind =

@@ -6,8 +6,8 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { ManagedCredential } from "./credentials.js";
+import { parseSharedCacheUrl, SHARED_CACHE_FORMS, type SharedCacheTarget } from "./replicas/cache-url.js";
 import type { ResponseStore } from "./response-cache.js";
-import { parseSharedCacheUrl, SHARED_CACHE_FORMS, type SharedCacheTarget } from "./shared/cache-url.js";
 import { loadTrustedDocuments, type TrustedDocumentManifest } from "./trusted-documents.js";
 
 /** graphql-armor limits. Every request is validated against them before it runs. */

@@ -3,9 +3,9 @@ import { generateKey } from "@easel/fernet";
 import { REDIS_URL, requireRedis, uniqueRedisPrefix } from "@easel/test-utils";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseSharedCacheUrl, type SharedCacheTarget } from "../src/shared/cache-url.js";
-import { SharedBackend } from "../src/shared/shared-backend.js";
-import { SharedLists } from "../src/shared/shared-lists.js";
+import { parseSharedCacheUrl, type SharedCacheTarget } from "../src/replicas/cache-url.js";
+import { SharedBackend } from "../src/replicas/shared-backend.js";
+import { SharedLists } from "../src/replicas/shared-lists.js";
 
 // The Redis tier of the list cache on its own, against real Redis, with a ManualClock for the
 // lock-waiting bound: no test here sleeps.
@@ -192,7 +192,7 @@ async function listKey(
   courseId: number,
   list: string,
 ): Promise<string> {
-  const { scopeDigest } = await import("../src/shared/shared-lists.js");
+  const { scopeDigest } = await import("../src/replicas/shared-lists.js");
   const generations = await backend.counters([
     "gen:all",
     `gen:s:${scopeDigest(scope)}`,

@@ -3,9 +3,9 @@ import type { TokenStore } from "@easel/token-store";
 import type { Plugin } from "graphql-yoga";
 import type { Logger } from "pino";
 import { errorResponse, SESSION_STORE_UNAVAILABLE, UNAUTHENTICATED } from "../errors.js";
+import { SharedCacheUnavailableError } from "../replicas/shared-backend.js";
 import { requestState } from "../request-state.js";
 import { parseCookies, type SessionStore, serializeCookie } from "../sessions.js";
-import { SharedCacheUnavailableError } from "../shared/shared-backend.js";
 import { wantsGraphiQL } from "./use-graphiql.js";
 
 export const SESSION_COOKIE = "easel_session";
