@@ -588,10 +588,12 @@ async function* submissionBatches(
   if (plan.query === undefined) return;
   const sort = byAssignmentOrder(order);
   if (plan.form === "grouped") {
+    // A grouped page holds up to 1,000 submissions (ten flat pages): a course holds one, not a
+    // second fetched ahead; the courses running side by side keep Canvas busy meanwhile.
     const pages = api.submissions.forStudentsPages(
       courseId,
       { studentIds: "all", grouped: true, perPage: plan.perPage },
-      { signal },
+      { signal, prefetch: 0 },
     );
     for await (const page of pages) {
       const rows: SubmissionRow[] = [];

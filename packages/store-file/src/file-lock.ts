@@ -289,10 +289,11 @@ export class FileLock {
     }
     const claim = `${breakPath}.reap.${left.content.owner}`;
     if (!(await this.#tryCreate(claim, body))) {
-      // Another waiter is clearing it; a claim left by a waiter that died mid-clear expires.
+      // Another waiter is clearing it. A claim left by a waiter that died mid-clear is cleared at
+      // once when that waiter is known dead (its claim names it, as a break lock does), else when
+      // it is older than BREAK_STALE_MS: waiting out the age alone stalled the next writer 10 s.
       const stale = await this.#read(claim);
-      if (stale && this.#clock.now() - stale.mtimeMs > BREAK_STALE_MS)
-        await unlink(claim).catch(() => undefined);
+      if (stale && (await this.#breakLockAbandoned(stale))) await unlink(claim).catch(() => undefined);
       return;
     }
     try {
